@@ -1,0 +1,30 @@
+# Set-up, tests and the book. Everything runs inside .venv, created on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RESULTS ?= results
+PROFILE ?= smoke
+
+.PHONY: install test book sweep clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hetnoise)" >/dev/null
+	touch $@
+
+test: install
+	$(BIN)/python -m pytest -q
+
+sweep: install
+	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS)
+
+book: sweep
+	HETNOISE_RESULTS=$(abspath $(RESULTS)) $(BIN)/jupyter-book build book
+	@echo "Book: $(abspath _build/html/index.html)"
+
+clean:
+	rm -rf _build
