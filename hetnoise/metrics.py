@@ -1,0 +1,34 @@
+"""Evaluation metrics: per-class accuracy for multi-class tasks, average precision for multi-label."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def per_class_accuracy(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """Accuracy on the test samples of each class (NaN for a class with no test samples)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    acc = np.full(num_classes, np.nan)
+    for c in range(num_classes):
+        mask = y_true == c
+        if mask.any():
+            acc[c] = float((y_pred[mask] == c).mean())
+    return acc
+
+
+def average_precision(y_true, scores) -> np.ndarray:
+    """Average precision of each label (scikit-learn's definition); NaN for a label with no positives."""
+    from sklearn.metrics import average_precision_score
+
+    y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=float)
+    ap = np.full(y_true.shape[1], np.nan)
+    for j in range(y_true.shape[1]):
+        if y_true[:, j].any():
+            ap[j] = average_precision_score(y_true[:, j], scores[:, j])
+    return ap
+
+
+def mean_ap(ap, labels=None) -> float:
+    """Mean of the per-label APs over `labels` (all by default), skipping labels without positives."""
+    ap = np.asarray(ap, dtype=float)
+    sel = ap if labels is None else ap[np.asarray(list(labels), dtype=int)]
+    return float(np.nanmean(sel)) if np.isfinite(sel).any() else float("nan")

@@ -1,0 +1,100 @@
+"""The paper's networks: LeNet-5 for 28×28 digits, a CIFAR ResNet18 (width and activation
+configurable, for the 2×-wide Mish backbone of the multi-task study), and a multi-head wrapper."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "mish": nn.Mish}
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 with ReLU and dropout for 28×28 inputs (paper §4.1)."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        self.classifier = nn.Sequential(
+            nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(120, 84), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(84, num_classes))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, act: type[nn.Module]):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.act = act()
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = self.act(self.bn1(self.conv1(x)))
+        return self.act(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet18Features(nn.Module):
+    """ResNet18 for 32×32 inputs (3×3 stem, no max-pool) up to the pooled feature vector."""
+
+    def __init__(self, width: int = 1, activation: str = "relu", in_channels: int = 3):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation={activation!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
+        if width < 1:
+            raise ValueError(f"width={width} must be a positive integer")
+        act = ACTIVATIONS[activation]
+        w = [64 * width, 128 * width, 256 * width, 512 * width]
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, 1, 1, bias=False), nn.BatchNorm2d(w[0]), act())
+        blocks, cin = [], w[0]
+        for i, cout in enumerate(w):
+            for j in range(2):
+                blocks.append(BasicBlock(cin, cout, 2 if (i > 0 and j == 0) else 1, act))
+                cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.out_features = w[-1]
+
+    def forward(self, x):
+        return self.pool(self.blocks(self.stem(x)))
+
+
+def resnet18(num_classes: int = 10, width: int = 1, activation: str = "relu", in_channels: int = 3) -> nn.Module:
+    """ResNet18 classifier: the backbone and one linear head (≈11.2 M parameters for 10 classes)."""
+    features = ResNet18Features(width, activation, in_channels)
+    return nn.Sequential(features, nn.Linear(features.out_features, num_classes))
+
+
+class MultiHead(nn.Module):
+    """A shared backbone with one linear head per task; `forward(x, task)` returns that task's logits."""
+
+    def __init__(self, backbone: nn.Module, head_sizes: list[int]):
+        super().__init__()
+        self.backbone = backbone
+        self.heads = nn.ModuleList(nn.Linear(backbone.out_features, n) for n in head_sizes)
+
+    def forward(self, x, task: int = 0):
+        return self.heads[task](self.backbone(x))
+
+
+def build(name: str, num_classes: int, in_channels: int) -> nn.Module:
+    """A model by name, as the notebooks ask for it."""
+    if name == "lenet5":
+        return LeNet5(num_classes, in_channels)
+    if name == "resnet18":
+        return resnet18(num_classes, in_channels=in_channels)
+    raise ValueError(f"model={name!r} is unknown; choose 'lenet5' or 'resnet18'")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
