@@ -147,40 +147,58 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def load_cifar10(root=None, download=True) -> Dataset:
-    """CIFAR-10 from its python pickles (`cifar-10-batches-py`) through torchvision."""
-    return _load_cifar("cifar10", "CIFAR10", "cifar-10-batches-py", root, download)
+    """CIFAR-10 from its python pickles (`cifar-10-batches-py`); downloaded by torchvision when missing."""
+    return _load_cifar("cifar10", "CIFAR10", "cifar-10-batches-py", root, download,
+                       [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "batches.meta",
+                       "labels", "label_names")
 
 
 def load_cifar100(root=None, download=True) -> Dataset:
-    """CIFAR-100 (fine labels) from its python pickles (`cifar-100-python`) through torchvision."""
-    return _load_cifar("cifar100", "CIFAR100", "cifar-100-python", root, download)
+    """CIFAR-100 with its 100 fine labels, from its python pickles (`cifar-100-python`)."""
+    return _load_cifar("cifar100", "CIFAR100", "cifar-100-python", root, download,
+                       ["train"], ["test"], "meta", "fine_labels", "fine_label_names")
 
 
-def _load_cifar(name, tv_name, folder, root, download) -> Dataset:
-    import torchvision
-
+def _load_cifar(name, tv_name, folder, root, download, train_files, test_files, meta_file, label_key,
+                names_key) -> Dataset:
     base = data_root(root)
-    cls = getattr(torchvision.datasets, tv_name)
     if not (base / folder).is_dir():
         if not download:
             raise FileNotFoundError(
                 f"{name}: {base / folder} does not exist. Run with download=True on a machine with internet, "
                 f"or extract the python version of {name} ({folder}) into {base} (or set HETNOISE_DATA).")
-        _download(name, lambda: cls(str(base), train=True, download=True))
+        import torchvision
+
+        _download(name, lambda: getattr(torchvision.datasets, tv_name)(str(base), train=True, download=True))
+    xtr, ytr = _read_cifar_batches(base / folder, train_files, label_key)
+    xte, yte = _read_cifar_batches(base / folder, test_files, label_key)
+    classes = _unpickle(base / folder / meta_file)[names_key]
+    return Dataset(name, xtr, ytr, xte, yte, [str(c) for c in classes], source=str(base / folder))
+
+
+def _unpickle(path: Path) -> dict:
+    import pickle
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; delete {path.parent} and download the data set again")
     try:
-        train, test = cls(str(base), train=True), cls(str(base), train=False)
-    except RuntimeError as e:
-        raise ValueError(f"{name}: the files in {base / folder} fail their checksum ({e}); delete the folder "
-                         "and download it again") from e
+        with open(path, "rb") as f:
+            return pickle.load(f, encoding="latin1")
     except Exception as e:
-        raise ValueError(f"{name}: could not read the pickles in {base / folder} ({type(e).__name__}: {e}); "
-                         "the files are corrupt, delete the folder and download it again") from e
+        raise ValueError(f"{path} is corrupt ({type(e).__name__}: {e}); delete {path.parent} and download "
+                         "the data set again") from e
 
-    def tensors(ds):
-        return torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2))), torch.tensor(ds.targets)
 
-    (xtr, ytr), (xte, yte) = tensors(train), tensors(test)
-    return Dataset(name, xtr, ytr.long(), xte, yte.long(), list(train.classes), source=str(base / folder))
+def _read_cifar_batches(folder: Path, files, label_key) -> tuple[torch.Tensor, torch.Tensor]:
+    xs, ys = [], []
+    for f in files:
+        batch = _unpickle(folder / f)
+        x, y = np.asarray(batch.get("data")), np.asarray(batch.get(label_key))
+        if x.ndim != 2 or x.shape[1] != 3072 or len(y) != len(x):
+            raise ValueError(f"{folder / f} does not hold N×3072 images with N labels; the file is corrupt")
+        xs.append(x.reshape(-1, 3, 32, 32).astype(np.uint8))
+        ys.append(y.astype(np.int64))
+    return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
 
 
 def _download(name, fetch):

@@ -1,0 +1,25 @@
+import torch
+
+from hetnoise import models
+
+
+def test_lenet5_shapes():
+    net = models.LeNet5(10, 1)
+    assert net(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_resnet18_parameter_count_and_shape():
+    net = models.resnet18(10)
+    assert models.count_parameters(net) == 11_173_962  # the CIFAR ResNet18: ≈11.2 M
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_wide_mish_two_heads():
+    backbone = models.ResNet18Features(width=2, activation="mish")
+    net = models.MultiHead(backbone, [50, 50])
+    assert backbone.out_features == 1024 and len(net.heads) == 2
+    assert any(isinstance(m, torch.nn.Mish) for m in backbone.modules())
+    x = torch.zeros(2, 3, 32, 32)
+    assert net(x, 0).shape == (2, 50) and net(x, 1).shape == (2, 50)
+    assert models.count_parameters(backbone) == 44_652_672  # 2× width: ≈4× the 11.17 M of ResNet18
+    assert models.count_parameters(net) == 44_755_172
