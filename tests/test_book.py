@@ -1,0 +1,54 @@
+"""The real book, built with `jupyter-book build` from records of a real smoke sweep."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BIN, ROOT
+
+
+@pytest.fixture(scope="session")
+def built_book(smoke_results, tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "--path-output", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HETNOISE_RESULTS": str(smoke_results)})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return out / "_build" / "html", proc.stdout + proc.stderr
+
+
+def images(html: str):
+    return re.findall(r'<img[^>]+src="([^"]+)"', html)
+
+
+def test_multiclass_page_has_its_figure(built_book):
+    html_dir, _ = built_book
+    page = (html_dir / "multiclass.html").read_text()
+    assert "No multi-class records yet" not in page
+    figs = [src for src in images(page) if src.startswith("_images/")]
+    assert figs, "no figure on the multi-class page"
+    for src in figs:
+        assert (html_dir / src).stat().st_size > 5000
+    assert "profile &#39;smoke&#39;" in page or "profile 'smoke'" in page
+    assert "Traceback" not in page and "Error" not in re.sub(r"<[^>]+>", "", page).split("Mean test accuracy")[0][-200:]
+
+
+def test_every_page_of_the_toc_is_built(built_book):
+    import yaml
+
+    html_dir, _ = built_book
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    pages = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
+    for page in pages:
+        assert (html_dir / f"{page}.html").is_file(), f"{page}.html missing"
+
+
+def test_book_without_records_says_how_to_make_them(tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, "HETNOISE_RESULTS": str(tmp_path / "none")}
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "--path-output", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    page = (out / "_build" / "html" / "multiclass.html").read_text()
+    assert "No multi-class records yet" in page and "hetnoise sweep multiclass" in page

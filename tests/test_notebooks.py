@@ -1,0 +1,67 @@
+"""The notebooks: paired files in sync, and real papermill runs at toy scale."""
+import json
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from conftest import ROOT, papermill
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
+
+
+def cells(nb):
+    return [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.stem)
+def test_pair_in_sync_and_runnable_without_kernel_flag(py):
+    ipynb = py.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run `jupytext --to ipynb {py}`"
+    a, b = jupytext.read(py), jupytext.read(ipynb)
+    assert cells(a) == cells(b), f"{py.name} and {ipynb.name} differ: run `jupytext --sync {py}`"
+    assert json.loads(ipynb.read_text())["metadata"]["kernelspec"]["name"] == "python3"
+    params = [c for c in b.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    for name in ("p", "seed", "profile", "results_dir", "device", "run_id"):
+        assert f"\n{name} = " in "\n" + params[0].source, f"{py.name}: parameter {name} missing"
+
+
+def test_multiclass_readme_command_writes_a_record(tmp_path):
+    """`papermill notebooks/multiclass.ipynb out.ipynb -p p 0.9 -p profile smoke`, offline."""
+    proc = papermill("multiclass.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, p=0.9, profile="smoke")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    recs = list((tmp_path / "results" / "multiclass" / "smoke").glob("*.json"))
+    assert len(recs) == 1
+    rec = json.loads(recs[0].read_text())
+    res = rec["result"]
+    assert rec["params"]["dataset"] == "digits" and rec["params"]["p"] == 0.9
+    assert len(res["per_class_acc"]) == 10 and 0 <= res["clean_acc"] <= 1
+    assert abs(res["noise"]["intended_rate"][0]) == 0 and res["noise"]["realised_rate"][0] == 0
+    assert 0.8 < sum(res["noise"]["realised_rate"][1:]) / 9 < 1.0  # nine classes corrupted at p = 0.9
+    assert len(res["history"]["epochs"]) == rec["params"]["epochs"] and res["wall_time_s"] > 0
+    for key in ("git_revision", "torch", "python"):
+        assert any(key in k for k in rec["provenance"]), f"provenance lacks {key}"
+    assert res["clean_acc"] > res["corrupted_acc"]  # p = 0.9 on nine classes: the clean one stands out
+
+
+def test_multiclass_rejects_bad_parameters_clearly(tmp_path):
+    proc = papermill("multiclass.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, p=1.5, profile="smoke")
+    assert proc.returncode != 0 and "p=1.5 must lie in [0, 1]" in proc.stderr
+    proc = papermill("multiclass.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, clean_class=12, profile="smoke")
+    assert proc.returncode != 0 and "clean_class=12" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_multiclass_missing_data_fails_fast(tmp_path):
+    import os
+    import time
+
+    os.environ["HETNOISE_DATA"] = str(tmp_path / "empty")
+    try:
+        t = time.perf_counter()
+        proc = papermill("multiclass.ipynb", tmp_path / "m.ipynb", cwd=tmp_path, p=0.5, download=False)
+    finally:
+        del os.environ["HETNOISE_DATA"]
+    assert proc.returncode != 0 and "mnist: no IDX files" in proc.stderr
+    assert time.perf_counter() - t < 60
