@@ -144,10 +144,18 @@ def _check_int_array(name: str, values, ndim: int) -> np.ndarray:
     if a.dtype.kind == "f":
         bad = ~np.isfinite(a) | (a != np.round(a))
         if bad.any():
-            raise ValueError(f"{name} must hold whole numbers; found {a[bad].flat[0]!r}")
+            raise ValueError(f"{name} must hold whole numbers; found {a[bad].flat[0].item()!r}")
     elif a.dtype.kind not in "iu":
         raise ValueError(f"{name} must hold integers, got dtype {a.dtype}")
     return a.astype(np.int64)
+
+
+def _check_num_classes(num_classes) -> int:
+    """num_classes as int; ValueError unless a positive int."""
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < 1:
+        raise ValueError(f"num_classes={num_classes!r} must be a positive int")
+    return int(num_classes)
 
 
 def _check_labels(labels, num_classes) -> tuple[np.ndarray, int]:
@@ -159,9 +167,7 @@ def _check_labels(labels, num_classes) -> tuple[np.ndarray, int]:
         if y.size == 0:
             raise ValueError("num_classes=None needs at least one label; pass num_classes for empty labels")
         num_classes = int(y.max()) + 1
-    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 1:
-        raise ValueError(f"num_classes={num_classes!r} must be a positive int")
+    _check_num_classes(num_classes)
     if y.size and y.max() >= num_classes:
         raise ValueError(f"labels must lie in 0..{num_classes - 1}; found {int(y.max())} (num_classes={num_classes})")
     return y, int(num_classes)
@@ -198,15 +204,13 @@ def _class_rates(p, num_classes: int, clean: np.ndarray) -> np.ndarray:
         rates = np.full(num_classes, _check_rate("p", p))
         rates[clean] = 0.0
         return rates
-    vec = np.asarray(p, dtype=float).ravel() if np.ndim(p) == 1 else None
-    if vec is None or vec.size != num_classes:
+    if np.ndim(p) != 1 or len(p) != num_classes:
         raise ValueError(f"p must be a float or a vector of length num_classes={num_classes}; got shape {np.shape(p)}")
-    for c, rate in enumerate(vec):
-        _check_rate(f"p[{c}]", rate)
+    vec = np.array([_check_rate(f"p[{c}]", rate) for c, rate in enumerate(np.asarray(p).tolist())])
     nonzero = [int(c) for c in clean if vec[c] != 0]
     if nonzero:
         raise ValueError(f"p gives non-zero rates to clean classes {nonzero}; set them to 0 or drop them from clean")
-    return vec.copy()
+    return vec
 
 
 def _targets(num_classes: int, clean: np.ndarray, strategy: str) -> np.ndarray:
@@ -237,9 +241,7 @@ def _setup_classes(num_classes, p, clean, strategy):
 
 def transition_matrix(num_classes: int, p, clean=(), strategy: str = "exclude") -> np.ndarray:
     """Analytic T[i, j] = P(noisy = j | true = i) of `corrupt_classes`; rows sum to 1."""
-    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 1:
-        raise ValueError(f"num_classes={num_classes!r} must be a positive int")
+    _check_num_classes(num_classes)
     clean, rates, targets = _setup_classes(int(num_classes), p, clean, strategy)
     T = np.eye(num_classes)
     m = len(targets) - 1  # a corruptible class is always in the target list, so m choices remain
@@ -285,31 +287,217 @@ def _class_report(y, noisy, rates, num_classes, strategy, clean) -> ClassNoiseRe
         realised = n_changed / counts
         conf = np.bincount(y * num_classes + noisy, minlength=num_classes ** 2).reshape(num_classes, num_classes)
         emp = conf / counts[:, None]
-    msgs = []
-    for c in range(num_classes):
-        pval = _binom_pvalue(int(n_changed[c]), int(counts[c]), float(rates[c]))
-        if pval < ALARM_PVALUE:
-            msgs.append(f"class {c}: realised change rate {realised[c]:.4f} over {counts[c]} samples departs "
-                        f"from intended {rates[c]:.4f} (binomial p-value {pval:.1e})")
+    pvals = _binom_pvalues(n_changed, counts, rates)
+    msgs = [f"class {c}: realised change rate {realised[c]:.4f} over {counts[c]} samples departs from "
+            f"intended {rates[c]:.4f} (binomial p-value {pvals[c]:.1e})" for c in np.flatnonzero(pvals < ALARM_PVALUE)]
     _emit(msgs)
     return ClassNoiseReport(changed=changed, intended_rate=rates.copy(), realised_rate=realised,
                             counts=counts, empirical_matrix=emp, strategy=strategy,
                             clean=clean.tolist(), warnings=msgs)
 
 
-def _binom_pvalue(k: int, n: int, p: float) -> float:
-    """Two-sided p-value of k successes in n trials under rate p (1.0 when n == 0)."""
-    if n == 0:
-        return 1.0
-    if p in (0.0, 1.0):
-        return 1.0 if k == n * p else 0.0
+def _binom_pvalues(k, n, p) -> np.ndarray:
+    """Two-sided binomial p-values, 2 * min(P(X <= k), P(X >= k)) capped at 1, elementwise.
+
+    1.0 where n == 0; exact for p in {0, 1}; a continuity-corrected normal approximation without scipy.
+    """
+    k, n, p = (np.atleast_1d(np.asarray(a, dtype=float)) for a in np.broadcast_arrays(k, n, p))
+    out = np.ones(k.shape)
+    degenerate = (p == 0) | (p == 1)
+    out[degenerate & (k != n * p)] = 0.0
+    live = (n > 0) & ~degenerate
+    if not live.any():
+        return out
+    k, n, p = k[live], n[live], p[live]
     if _scipy_stats is not None:
-        return float(_scipy_stats.binomtest(k, n, p).pvalue)
-    z = (abs(k - n * p) - 0.5) / math.sqrt(n * p * (1 - p))  # normal approximation, continuity-corrected
-    return math.erfc(max(z, 0.0) / math.sqrt(2))
+        tail = np.minimum(_scipy_stats.binom.cdf(k, n, p), _scipy_stats.binom.sf(k - 1, n, p))
+        out[live] = np.minimum(1.0, 2 * tail)
+    else:
+        z = np.maximum(np.abs(k - n * p) - 0.5, 0) / np.sqrt(n * p * (1 - p))
+        out[live] = [math.erfc(x / math.sqrt(2)) for x in z]
+    return out
 
 
 def _emit(msgs: list) -> None:
     """Send each report warning through the warnings module as well."""
     for msg in msgs:
-        _warnings.warn(msg, stacklevel=3)
+        _warnings.warn(msg, stacklevel=4)  # point at the caller of corrupt_*
+
+
+# ------------------------------------------------------------------------------------ multi-label noise
+def _check_multihot(Y) -> np.ndarray:
+    """Y as a 2-D bool matrix; ValueError when not 2-D or not all 0/1."""
+    a = np.asarray(Y)
+    if a.ndim != 2:
+        raise ValueError(f"Y must be a 2-D multi-hot matrix, got shape {a.shape}")
+    if a.dtype.kind != "b":
+        if a.dtype.kind not in "iuf":
+            raise ValueError(f"Y must hold 0/1 values, got dtype {a.dtype}")
+        bad = (a != 0) & (a != 1)
+        if bad.any():
+            raise ValueError(f"Y must hold only 0 and 1; found {a[bad].flat[0].item()!r}")
+    return a.astype(bool)
+
+
+def _check_mode(mode) -> str:
+    """The multi-label mode; ValueError for an unknown one."""
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is unknown; choose 'swap' or 'flip'")
+    return mode
+
+
+def corrupt_multilabel(Y, p, group, mode: str = "swap", seed=0):
+    """Corrupt the labels in `group` of a multi-hot matrix with probability p (paper §3.3).
+
+    `swap` (the paper's): each positive label in `group` is, with probability p, moved to a group label
+    that is not positive in the original row, so rows keep their number of positives; when a row has
+    fewer free group labels than chosen positives, the surplus (chosen at random) stay put and are
+    counted. `flip`: each bit in `group` flips with probability p. Returns (new matrix of Y's dtype,
+    MultiLabelNoiseReport).
+    """
+    B = _check_multihot(Y)
+    p = _check_rate("p", p)
+    group = _check_index_set("group", group, B.shape[1], allow_empty=False)
+    mode = _check_mode(mode)
+    rng = _rng(seed)
+    sub = B[:, group]
+    chosen = rng.random(sub.shape, dtype=np.float32) < p  # float32: half the memory traffic
+    if mode == "flip":
+        new_sub, n_selected, n_stuck = sub ^ chosen, int(chosen.sum()), 0
+    else:
+        chosen &= sub
+        new_sub, n_stuck = _swap(sub, chosen, rng)
+        n_selected = int(chosen.sum())
+    new_B = B.copy()
+    new_B[:, group] = new_sub
+    noisy = np.array(Y, copy=True)
+    noisy[:, group] = new_sub.astype(noisy.dtype)
+    return noisy, _multilabel_report(B, new_B, mode, p, group, n_selected, n_stuck)
+
+
+def _swap(sub: np.ndarray, chosen: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Move each chosen positive to a distinct, random, originally-free column of its row.
+
+    One argsort per row ranks the chosen positives first and the free columns next, each in random
+    order; the k-th chosen positive then goes to the k-th free column.
+    """
+    new = sub.copy()
+    rows = np.flatnonzero(chosen.any(1))
+    if rows.size == 0:
+        return new, 0
+    s, c = sub[rows], chosen[rows]
+    not_chosen = ~c
+    key = rng.random(s.shape, dtype=np.float32)  # chosen in [0, 1), free in [2, 3), the rest in [4, 5)
+    key += (not_chosen.astype(np.uint8) << 1) + ((s & not_chosen).astype(np.uint8) << 1)
+    order = np.argsort(key, axis=1)
+    n_chosen, n_free = c.sum(1), (~s).sum(1)
+    n_move = np.minimum(n_chosen, n_free)
+    q = np.arange(s.shape[1])
+    take = q[None, :] < n_move[:, None]
+    src = order[take]
+    dst = np.take_along_axis(order, np.minimum(n_chosen[:, None] + q[None, :], s.shape[1] - 1), 1)[take]
+    r = np.repeat(rows, n_move)
+    new[r, src] = False
+    new[r, dst] = True
+    return new, int((n_chosen - n_move).sum())
+
+
+def _multilabel_report(B, new_B, mode, p, group, n_selected, n_stuck) -> MultiLabelNoiseReport:
+    """Build the report; warn for labels whose realised rate is implausible under p."""
+    changed = B != new_B
+    pos = B.sum(0)
+    moved_out = (B & ~new_B).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        moved_out_rate = moved_out / pos
+    # flip: each bit of the group changes w.p. p; swap: each positive of the group leaves w.p. p
+    k, n = (changed[:, group].sum(0), np.full(len(group), B.shape[0])) if mode == "flip" else (moved_out[group], pos[group])
+    pvals = _binom_pvalues(k, n, p)
+    what = "bits flipped" if mode == "flip" else "positives moved"
+    msgs = [f"label {group[i]}: {k[i]} of {n[i]} {what} ({k[i] / n[i]:.4f}) departs from intended p={p:.4f} "
+            f"(binomial p-value {pvals[i]:.1e})" for i in np.flatnonzero(pvals < ALARM_PVALUE)]
+    if n_stuck:
+        msgs.append(f"{n_stuck} of {n_selected} chosen positives found no free label in the group and "
+                    "kept their place")
+    _emit(msgs)
+    return MultiLabelNoiseReport(changed=changed, mode=mode, p=p, group=group.tolist(),
+                                 realised_rate=changed.mean(0), moved_out_rate=moved_out_rate,
+                                 positives_before=pos, positives_after=new_B.sum(0),
+                                 rows_affected=int(changed.any(1).sum()), n_selected=n_selected,
+                                 n_no_free_label=n_stuck, warnings=msgs)
+
+
+# ------------------------------------------------------------------------------------- regression noise
+def _check_bound(name: str, value) -> float:
+    """A bound as float; ValueError for NaN or a non-number (infinite bounds are allowed)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} must be a number") from None
+    if math.isnan(x):
+        raise ValueError(f"{name}={value!r} must not be NaN")
+    return x
+
+
+def corrupt_regression(y, low, high, sigma, seed=0):
+    """Add N(0, sigma^2) noise, truncated to stay in [low, high], to targets inside [low, high] (§6).
+
+    Targets outside the range (and NaN targets) are untouched. Truncation makes the noise pull values
+    towards the centre of the range. Returns (new float64 array, RegressionNoiseReport).
+    """
+    t = np.asarray(y)
+    if t.dtype.kind not in "iuf":
+        raise ValueError(f"y must hold numbers, got dtype {t.dtype}")
+    t = t.astype(np.float64)
+    low, high = _check_bound("low", low), _check_bound("high", high)
+    if low > high:
+        raise ValueError(f"low={low} must not exceed high={high}")
+    sigma = _check_bound("sigma", sigma)
+    if not 0 <= sigma < math.inf:
+        raise ValueError(f"sigma={sigma} must be finite and >= 0")
+    rng = _rng(seed)
+    in_range = (t >= low) & (t <= high)
+    changed = in_range & (sigma > 0) & (high > low)
+    noisy = t.copy()
+    if changed.any():
+        noisy[changed] = _truncated_normal(t[changed], sigma, low, high, rng)
+    return noisy, _regression_report(t, noisy, changed, in_range, low, high, sigma)
+
+
+def _truncated_normal(mu: np.ndarray, sigma: float, low: float, high: float, rng) -> np.ndarray:
+    """Draws of N(mu, sigma^2) restricted to [low, high], via scipy's truncnorm when available."""
+    a, b = (low - mu) / sigma, (high - mu) / sigma
+    if _scipy_stats is not None:
+        return _scipy_stats.truncnorm.rvs(a, b, loc=mu, scale=sigma, size=mu.shape, random_state=rng)
+    return mu + sigma * _truncated_std_normal(a, b, rng)
+
+
+def _truncated_std_normal(a: np.ndarray, b: np.ndarray, rng) -> np.ndarray:
+    """Vectorised rejection sampling of N(0, 1) on [a, b] where a <= 0 <= b.
+
+    Wide intervals (b - a > 1) propose from N(0, 1) (acceptance > 0.34); narrow ones propose uniformly
+    on [a, b] and accept with exp(-z^2 / 2) (acceptance > 0.88), so the loop ends quickly.
+    """
+    out = np.empty(a.shape)
+    todo = np.arange(a.size)
+    while todo.size:
+        aa, bb = a[todo], b[todo]
+        wide = (bb - aa) > 1
+        z = np.where(wide, rng.standard_normal(todo.size), aa + (np.where(wide, 0, bb - aa)) * rng.random(todo.size))
+        accept = np.where(wide, (z >= aa) & (z <= bb), rng.random(todo.size) < np.exp(-0.5 * z * z))
+        out[todo[accept]] = z[accept]
+        todo = todo[~accept]
+    return out
+
+
+def _regression_report(t, noisy, changed, in_range, low, high, sigma) -> RegressionNoiseReport:
+    """Build the report; warn when the range holds no target (nothing was corrupted)."""
+    shift = noisy[changed] - t[changed]
+    msgs = []
+    if t.size and not in_range.any():
+        msgs.append(f"no target lies in [low, high] = [{low}, {high}]; nothing was corrupted")
+    _emit(msgs)
+    return RegressionNoiseReport(changed=changed, low=low, high=high, sigma=sigma,
+                                 n_in_range=int(in_range.sum()),
+                                 mean_shift=float(shift.mean()) if shift.size else math.nan,
+                                 rms_shift=float(np.sqrt((shift ** 2).mean())) if shift.size else math.nan,
+                                 warnings=msgs)
