@@ -467,8 +467,10 @@ def _truncated_normal(mu: np.ndarray, sigma: float, low: float, high: float, rng
     """Draws of N(mu, sigma^2) restricted to [low, high], via scipy's truncnorm when available."""
     a, b = (low - mu) / sigma, (high - mu) / sigma
     if _scipy_stats is not None:
-        return _scipy_stats.truncnorm.rvs(a, b, loc=mu, scale=sigma, size=mu.shape, random_state=rng)
-    return mu + sigma * _truncated_std_normal(a, b, rng)
+        draws = _scipy_stats.truncnorm.rvs(a, b, loc=mu, scale=sigma, size=mu.shape, random_state=rng)
+    else:
+        draws = mu + sigma * _truncated_std_normal(a, b, rng)
+    return np.clip(draws, low, high)  # guard against rounding one ulp past a bound
 
 
 def _truncated_std_normal(a: np.ndarray, b: np.ndarray, rng) -> np.ndarray:
