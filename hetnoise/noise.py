@@ -62,6 +62,7 @@ class MultiLabelNoiseReport:
     mode: str
     p: float
     group: list
+    intended_rate: np.ndarray  # per label: p inside the group (chance a positive/bit is chosen), 0 outside
     realised_rate: np.ndarray  # per label: fraction of rows whose bit changed
     moved_out_rate: np.ndarray  # per label: fraction of its positives that were removed (NaN if none)
     positives_before: np.ndarray  # per label: number of positive rows before
@@ -74,7 +75,8 @@ class MultiLabelNoiseReport:
     def to_dict(self) -> dict:
         """A small JSON-serialisable summary (no per-sample arrays); NaN becomes None."""
         return dict(mode=self.mode, p=float(self.p), group=[int(g) for g in self.group],
-                    n_rows=int(self.changed.shape[0]), realised_rate=_floats(self.realised_rate),
+                    n_rows=int(self.changed.shape[0]), intended_rate=_floats(self.intended_rate),
+                    realised_rate=_floats(self.realised_rate),
                     moved_out_rate=_floats(self.moved_out_rate),
                     positives_before=[int(c) for c in self.positives_before],
                     positives_after=[int(c) for c in self.positives_after],
@@ -402,6 +404,47 @@ def _swap(sub: np.ndarray, chosen: np.ndarray, rng: np.random.Generator) -> tupl
     return new, int((n_chosen - n_move).sum())
 
 
+def expected_change_rate(Y, p, group, mode: str = "swap") -> np.ndarray:
+    """Per label, the exact probability that `corrupt_multilabel` changes its bit, averaged over rows.
+
+    Flip: p inside the group. Swap: in a row with s positives and f = |group| - s free group labels,
+    a positive leaves w.p. p * E[min(1 + S', f) / (1 + S')] with S' ~ Bin(s - 1, p) (it is chosen, then
+    not among the surplus that stay), and a free label receives one w.p. E[min(S, f)] / f, S ~ Bin(s, p).
+    """
+    B = _check_multihot(Y)
+    p = _check_rate("p", p)
+    group = _check_index_set("group", group, B.shape[1], allow_empty=False)
+    mode = _check_mode(mode)
+    rate = np.zeros(B.shape[1])
+    if B.shape[0] == 0:
+        return rate
+    if mode == "flip":
+        rate[group] = p
+        return rate
+    sub = B[:, group]
+    leave, receive = _swap_tables(len(group), p)
+    s = sub.sum(1)
+    rate[group] = np.where(sub, leave[s][:, None], receive[s][:, None]).mean(0)
+    return rate
+
+
+def _swap_tables(g: int, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """For s = 0..g positives in a group of g: P(a positive leaves), P(a free label receives one)."""
+    leave, receive = np.zeros(g + 1), np.zeros(g + 1)
+    for s in range(g + 1):
+        f = g - s
+        if s:
+            leave[s] = p * sum(_binom_pmf(k, s - 1, p) * min(1 + k, f) / (1 + k) for k in range(s))
+        if f:
+            receive[s] = sum(_binom_pmf(k, s, p) * min(k, f) for k in range(s + 1)) / f
+    return leave, receive
+
+
+def _binom_pmf(k: int, n: int, p: float) -> float:
+    """P(Bin(n, p) = k), exact for p in {0, 1}."""
+    return math.comb(n, k) * p ** k * (1 - p) ** (n - k)
+
+
 def _multilabel_report(B, new_B, mode, p, group, n_selected, n_stuck) -> MultiLabelNoiseReport:
     """Build the report; warn for labels whose realised rate is implausible under p."""
     changed = B != new_B
@@ -419,7 +462,9 @@ def _multilabel_report(B, new_B, mode, p, group, n_selected, n_stuck) -> MultiLa
         msgs.append(f"{n_stuck} of {n_selected} chosen positives found no free label in the group and "
                     "kept their place")
     _emit(msgs)
-    return MultiLabelNoiseReport(changed=changed, mode=mode, p=p, group=group.tolist(),
+    intended = np.zeros(B.shape[1])
+    intended[group] = p
+    return MultiLabelNoiseReport(changed=changed, mode=mode, p=p, group=group.tolist(), intended_rate=intended,
                                  realised_rate=changed.mean(0), moved_out_rate=moved_out_rate,
                                  positives_before=pos, positives_after=new_B.sum(0),
                                  rows_affected=int(changed.any(1).sum()), n_selected=n_selected,

@@ -199,6 +199,7 @@ def test_swap_keeps_row_counts_and_other_columns(dtype):
     np.testing.assert_array_equal(noisy[:, 50:], Y[:, 50:])
     np.testing.assert_array_equal(rep.changed, noisy != Y)
     assert rep.n_no_free_label == 0 and rep.warnings == []
+    np.testing.assert_array_equal(rep.intended_rate, np.r_[np.full(50, 0.6), np.zeros(30)])
     moved = rep.moved_out_rate[:50]
     se = np.sqrt(0.6 * 0.4 / rep.positives_before[:50])
     assert (np.abs(moved - 0.6) <= 5 * se).all()
@@ -241,6 +242,30 @@ def test_flip_rate_and_p_zero_identity():
         assert rep0.rows_affected == 0
     flipped, _ = noise.corrupt_multilabel(Y, 1.0, group=[2, 5], mode="flip")
     np.testing.assert_array_equal(flipped[:, [2, 5]], 1 - Y[:, [2, 5]])
+
+
+@pytest.mark.parametrize("mode", ["swap", "flip"])
+@pytest.mark.parametrize("p", [0.3, 0.9, 1.0])
+def test_expected_change_rate_matches_simulation(mode, p):
+    rng = np.random.default_rng(6)
+    Y = (rng.random((20_000, 12)) < np.linspace(0.05, 0.8, 12)).astype(np.uint8)  # dense: swaps get stuck
+    group = [0, 3, 5, 6, 9, 11]
+    expected = noise.expected_change_rate(Y, p, group, mode=mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, rep = noise.corrupt_multilabel(Y, p, group, mode=mode, seed=1)
+    assert (expected[np.setdiff1d(np.arange(12), group)] == 0).all()
+    assert np.abs(rep.realised_rate - expected).max() <= 5 * np.sqrt(0.25 / 20_000)
+
+
+def test_expected_change_rate_exact_small_case():
+    Y = np.array([[1, 1, 1, 0, 1], [0, 0, 0, 0, 1]], np.uint8)
+    # row 0, p = 1: three chosen, one free slot, so each positive leaves w.p. 1/3 and the free label fills
+    np.testing.assert_allclose(noise.expected_change_rate(Y[:1], 1.0, [0, 1, 2, 3]), [1 / 3, 1 / 3, 1 / 3, 1, 0])
+    np.testing.assert_allclose(noise.expected_change_rate(Y[1:], 0.7, [0, 1, 2, 3]), 0)  # nothing to move
+    np.testing.assert_allclose(noise.expected_change_rate(Y, 0.7, [1, 4], mode="flip"), [0, 0.7, 0, 0, 0.7])
+    with pytest.raises(ValueError, match=r"mode='x'"):
+        noise.expected_change_rate(Y, 0.5, [0], mode="x")
 
 
 def test_multilabel_determinism():
