@@ -388,9 +388,9 @@ def _swap(sub: np.ndarray, chosen: np.ndarray, rng: np.random.Generator) -> tupl
     if rows.size == 0:
         return new, 0
     s, c = sub[rows], chosen[rows]
-    not_chosen = ~c
-    key = rng.random(s.shape, dtype=np.float32)  # chosen in [0, 1), free in [2, 3), the rest in [4, 5)
-    key += (not_chosen.astype(np.uint8) << 1) + ((s & not_chosen).astype(np.uint8) << 1)
+    not_chosen = ~c  # integer keys, exact: random low 29 bits; bits 29-30 rank chosen < free < the rest
+    key = rng.integers(0, 1 << 29, size=s.shape, dtype=np.int32)
+    key |= (not_chosen.astype(np.int32) << 29) + ((s & not_chosen).astype(np.int32) << 29)
     order = np.argsort(key, axis=1)
     n_chosen, n_free = c.sum(1), (~s).sum(1)
     n_move = np.minimum(n_chosen, n_free)
