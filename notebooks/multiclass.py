@@ -23,20 +23,20 @@
 # `papermill notebooks/multiclass.ipynb out.ipynb -p p 0.9 -p clean_class 3`.
 
 # %% tags=["parameters"]
-dataset = ""  # "" = the profile's data set: paper → mnist, cpu → fashion-mnist, smoke → digits
+dataset = ""  # empty: the data set of the profile (paper: mnist, cpu: fashion-mnist, smoke: digits)
 p = 0.8  # corruption probability of every non-clean class
 clean_class = 0  # the class whose training labels are never changed
-strategy = "exclude"  # "exclude" (paper's strategy 2) or "include" (strategy 1)
+strategy = "exclude"  # exclude (strategy 2 of the paper) or include (strategy 1)
 seed = 0  # noise, initialisation and batch order
 split_seed = 0  # the stratified 9:1 train/validation split
-profile = "paper"  # "paper", "cpu" or "smoke": sets the data set default and the training recipe
-epochs = 0  # 0 = the recipe's number of epochs
-model = ""  # "" = lenet5 for 28×28 grey images, resnet18 for CIFAR-10
-data_root = ""  # "" = $HETNOISE_DATA, else ~/.cache/hetnoise
+profile = "paper"  # paper, cpu or smoke: sets the default data set and the training recipe
+epochs = 0  # 0: the number of epochs of the recipe
+model = ""  # empty: lenet5 for 28×28 grey images, resnet18 for CIFAR-10
+data_root = ""  # empty: $HETNOISE_DATA, else ~/.cache/hetnoise
 download = True  # let torchvision download a missing data set
-results_dir = "results"  # the record goes to results_dir/multiclass/<profile>/<run_id>.json
-device = ""  # "" = CUDA when present, else CPU
-run_id = ""  # "" = a hash of the parameters
+results_dir = "results"  # the record goes to results_dir/multiclass/PROFILE/RUN_ID.json
+device = ""  # empty: CUDA when present, else CPU
+run_id = ""  # empty: a hash of the parameters
 
 # %%
 import time

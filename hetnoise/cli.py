@@ -1,0 +1,136 @@
+"""The `hetnoise` command: `sweep`, `status` and `data mini-coco`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hetnoise import profiles, records
+
+
+def parse_value(text: str):
+    """A command-line value as JSON when it parses (numbers, booleans, lists), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def overrides_from(args) -> dict:
+    out = {}
+    if args.p is not None:
+        for p in args.p:
+            if not 0 <= p <= 1:
+                raise ValueError(f"--p {p}: a corruption probability must lie in [0, 1]")
+        out["p"] = args.p
+    if args.seeds is not None:
+        out["seed"] = args.seeds
+    for item in args.set or []:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: write key=value, e.g. --set epochs=2")
+        key, value = item.split("=", 1)
+        value = parse_value(value)
+        out[key] = value if isinstance(value, list) else [value]
+    return out
+
+
+def cmd_sweep(args) -> int:
+    from hetnoise import sweep
+
+    experiments = profiles.available() if args.experiment == "all" else [args.experiment]
+    for e in experiments:
+        profiles.check(e)
+    overrides, total = overrides_from(args), sweep.Summary()
+    for e in experiments:
+        if args.experiment == "all" and args.profile not in profiles.profiles(e):
+            print(f"{e}: no profile {args.profile!r}, skipped")
+            continue
+        summary = sweep.run_sweep(e, args.profile, args.results, overrides, workers=args.workers,
+                                  scheduler=args.scheduler, retries=args.retries, dry_run=args.dry_run,
+                                  progress=not args.no_progress)
+        if not args.dry_run:
+            print(f"{e}/{args.profile}: {summary.text()}")
+        total.merge(summary)
+    if len(experiments) > 1 and not args.dry_run:
+        print(f"all: {total.text()}")
+    return 1 if total.failed else 0
+
+
+def cmd_status(args) -> int:
+    from hetnoise import sweep
+
+    results = Path(args.results)
+    recs, problems = records.load_records(results)
+    print(f"{results}: {len(recs)} complete records")
+    for e in profiles.EXPERIMENTS:
+        for prof in profiles.profiles(e):
+            cells = sweep.plan(e, prof, results, notebook=profiles.notebook(e))
+            done = sum(c.done() for c in cells)
+            failed = sum(c.error.exists() and not c.done() for c in cells)
+            others = len([r for r in recs if r["experiment"] == e and r["profile"] == prof]) - done
+            if done or failed or others:
+                extra = f", {others} from other grids or notebook versions" if others else ""
+                print(f"  {e}/{prof}: {done}/{len(cells)} complete, {failed} failed, "
+                      f"{len(cells) - done - failed} missing{extra}")
+    for p in problems:
+        print(f"  problem: {p}")
+    return 1 if problems else 0
+
+
+def cmd_mini_coco(args) -> int:
+    from hetnoise import coco
+
+    path = coco.build_mini_coco(coco_root=args.coco_root, out_dir=args.out, minitrain_json=args.minitrain_json,
+                                fraction=args.fraction, draws=args.draws, seed=args.seed)
+    print(coco.describe_build(path))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="hetnoise", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sweep", help="run an experiment's notebook for every cell of a profile's grid")
+    s.add_argument("experiment", help=f"one of {sorted(profiles.EXPERIMENTS)} or 'all'")
+    s.add_argument("--profile", default="smoke", help="smoke | cpu | paper (default smoke)")
+    s.add_argument("--results", default=str(records.results_dir()), help="results folder (default results/)")
+    s.add_argument("--p", type=float, nargs="+", help="replace the grid's corruption probabilities")
+    s.add_argument("--seeds", type=int, nargs="+", help="replace the grid's seeds")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="set or sweep any notebook parameter")
+    s.add_argument("--workers", type=int, help="local workers (default: one per GPU, else 1)")
+    s.add_argument("--scheduler", help="address of an existing Dask scheduler to submit to")
+    s.add_argument("--retries", type=int, default=1, help="extra attempts for a failing cell (default 1)")
+    s.add_argument("--dry-run", action="store_true", help="list the cells and which are done")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_sweep)
+    st = sub.add_parser("status", help="what a results folder holds, per experiment and profile")
+    st.add_argument("results", nargs="?", default=str(records.results_dir()))
+    st.set_defaults(func=cmd_status)
+    d = sub.add_parser("data", help="build data sets")
+    dsub = d.add_subparsers(dest="dataset", required=True)
+    mc = dsub.add_parser("mini-coco", help="draw mini MS-COCO from a COCO 2017 folder and cache it at 128×128")
+    mc.add_argument("--coco-root", required=True, help="folder with annotations/, train2017/, val2017/")
+    mc.add_argument("--out", help="cache folder (default COCO_ROOT/hetnoise-cache)")
+    mc.add_argument("--minitrain-json", help="an existing COCO minitrain annotation file to take the images from")
+    mc.add_argument("--fraction", type=float, default=0.2)
+    mc.add_argument("--draws", type=int, default=10)
+    mc.add_argument("--seed", type=int, default=0)
+    mc.set_defaults(func=cmd_mini_coco)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"hetnoise: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hetnoise: interrupted; finished cells are kept, run the same command again to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

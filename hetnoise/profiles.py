@@ -1,0 +1,66 @@
+"""The parameter grid of every experiment under every profile: what `hetnoise sweep` runs.
+
+A profile is a list of blocks; each block maps a parameter to the list of its values and expands to
+their Cartesian product. Several blocks let a grid hold cells of different shapes (for example the
+multi-task study's single-task baseline, which has no p).
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from hetnoise.records import repo_root
+
+PAPER_P = [0.0, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 1.0]  # §4.1
+TWELVE_P = [round(i / 11, 3) for i in range(12)]  # §4.2, §4.3: "12 different probability values" in [0, 1]
+
+EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
+    "multiclass": {
+        "smoke": [{"dataset": ["digits"], "p": [0.0, 0.6, 0.9, 1.0], "clean_class": [0, 7],
+                   "strategy": ["include", "exclude"], "seed": [0]}],
+        "cpu": [{"dataset": ["fashion-mnist"], "p": PAPER_P, "clean_class": [0, 5],
+                 "strategy": ["include", "exclude"], "seed": [0]}],
+        "paper": [{"dataset": ["mnist", "cifar10"], "p": PAPER_P, "clean_class": list(range(10)),
+                   "strategy": ["include", "exclude"], "seed": [0]}],
+    },
+}
+
+
+def notebook(experiment: str) -> Path:
+    """The notebook an experiment runs."""
+    return repo_root() / "notebooks" / f"{experiment}.ipynb"
+
+
+def available() -> list[str]:
+    """Experiments whose notebook exists in this checkout."""
+    return [e for e in EXPERIMENTS if notebook(e).is_file()]
+
+
+def profiles(experiment: str) -> list[str]:
+    check(experiment)
+    return list(EXPERIMENTS[experiment])
+
+
+def check(experiment: str, profile: str | None = None) -> None:
+    """ValueError naming the choices when an experiment or profile is unknown."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment {experiment!r} is unknown; choose one of {sorted(EXPERIMENTS)} or 'all'")
+    if profile is not None and profile not in EXPERIMENTS[experiment]:
+        raise ValueError(f"profile {profile!r} is unknown for {experiment}; "
+                         f"choose one of {sorted(EXPERIMENTS[experiment])}")
+
+
+def cells(experiment: str, profile: str, overrides: dict | None = None) -> list[dict]:
+    """Every cell of a profile's grid as notebook parameters; `overrides` maps a parameter to a list of
+    values (replacing or adding that axis in every block), e.g. {"p": [0, 1], "seed": [0, 1]}."""
+    check(experiment, profile)
+    out, seen = [], set()
+    for block in EXPERIMENTS[experiment][profile]:
+        axes = {**block, **{k: list(v) for k, v in (overrides or {}).items()}}
+        for values in itertools.product(*axes.values()):
+            cell = {"profile": profile, **dict(zip(axes, values))}
+            key = tuple(sorted((k, repr(v)) for k, v in cell.items()))
+            if key not in seen:
+                seen.add(key)
+                out.append(cell)
+    return out

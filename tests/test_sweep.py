@@ -1,0 +1,100 @@
+"""Sweeps on a real Dask cluster with the real notebook: resumable, failures isolated, clear errors."""
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, ROOT
+from hetnoise import cli, profiles, records, sweep
+
+
+def hetnoise(*args, timeout=600):
+    return subprocess.run([str(BIN / "hetnoise"), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_profiles_expand_and_override():
+    cells = profiles.cells("multiclass", "smoke")
+    assert len(cells) == 16 and all(c["dataset"] == "digits" and c["profile"] == "smoke" for c in cells)
+    assert len(profiles.cells("multiclass", "paper")) == 2 * 8 * 10 * 2
+    small = profiles.cells("multiclass", "smoke", {"p": [0.5], "seed": [0, 1], "epochs": [1]})
+    assert len(small) == 2 * 2 * 2 and {c["p"] for c in small} == {0.5} and {c["seed"] for c in small} == {0, 1}
+    with pytest.raises(ValueError, match="unknown"):
+        profiles.cells("multiclass", "huge")
+    with pytest.raises(ValueError, match="unknown"):
+        profiles.cells("nope", "smoke")
+
+
+def test_cli_rejects_bad_input_clearly(tmp_path, capsys):
+    assert cli.main(["sweep", "multiclass", "--p", "1.5", "--results", str(tmp_path)]) == 2
+    assert "--p 1.5" in capsys.readouterr().err
+    assert cli.main(["sweep", "imagenet", "--results", str(tmp_path)]) == 2
+    assert "unknown" in capsys.readouterr().err
+    assert cli.main(["sweep", "multiclass", "--set", "epochs", "--results", str(tmp_path)]) == 2
+    assert cli.main(["data", "mini-coco", "--coco-root", str(tmp_path / "missing")]) == 2
+    assert "hetnoise:" in capsys.readouterr().err
+
+
+def test_two_worker_sweep_with_a_failing_cell(tmp_path):
+    """Four cells on a LocalCluster of two workers, one of them failing: the rest finish, it is named."""
+    proc = hetnoise("sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path), "--workers", "2",
+                    "--p", "0", "1", "--set", "clean_class=[0, 12]", "--set", "epochs=1", "--set", "strategy=exclude",
+                    "--retries", "0", "--no-progress")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "2 done, 0 skipped, 2 failed" in proc.stdout
+    errors = sorted((tmp_path / "multiclass" / "smoke").glob("*.error.json"))
+    assert len(errors) == 2 and all(str(e) in proc.stdout for e in errors)
+    err = json.loads(errors[0].read_text())
+    assert err["params"]["clean_class"] == 12 and "clean_class=12" in err["traceback"]
+    assert (tmp_path / "multiclass" / "smoke" / f"{err['run_id']}.error.ipynb").is_file()
+    recs, problems = records.load_records(tmp_path)
+    assert len(recs) == 2 and not problems
+    for r in recs:
+        assert (tmp_path / "multiclass" / "smoke" / f"{r['run_id']}.ipynb").is_file()
+    # re-running redoes only the failed cells
+    proc = hetnoise("sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path), "--workers", "2",
+                    "--p", "0", "1", "--set", "clean_class=[0, 12]", "--set", "epochs=1", "--set", "strategy=exclude",
+                    "--retries", "0", "--no-progress")
+    assert "0 done, 2 skipped, 2 failed" in proc.stdout
+
+
+def test_killed_sweep_resumes_with_only_the_missing_cells(tmp_path):
+    args = [str(BIN / "hetnoise"), "sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path),
+            "--workers", "1", "--p", "0", "0.5", "1", "--set", "clean_class=0", "--set", "strategy=exclude",
+            "--set", "epochs=1", "--no-progress"]
+    folder = tmp_path / "multiclass" / "smoke"
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not list(folder.glob("*.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err
+    finished = len(records.load_records(tmp_path)[0])
+    assert 1 <= finished < 3
+    assert not [p for p in folder.glob("*.json") if not p.name.endswith(".error.json")
+                and records.validate(json.loads(p.read_text()))]  # nothing half-written looks complete
+    dry = subprocess.run(args + ["--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert dry.stdout.count("done  ") == finished and dry.stdout.count("todo  ") == 3 - finished
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{3 - finished} done, {finished} skipped, 0 failed" in again.stdout
+    assert len(records.load_records(tmp_path)[0]) == 3
+
+
+def test_status_reports_a_truncated_record(tmp_path):
+    good = records.save_run(tmp_path, "multiclass", {"profile": "smoke", "p": 0.3}, {"clean_acc": 1.0})
+    bad = good.with_name("ffffffffffffffff.json")
+    bad.write_text(good.read_text()[:40])
+    proc = hetnoise("status", str(tmp_path))
+    assert proc.returncode == 1 and str(bad) in proc.stdout and "unreadable" in proc.stdout
+    assert "1 complete records" in proc.stdout
+
+
+def test_plan_marks_only_valid_records_done(tmp_path):
+    cells = sweep.plan("multiclass", "smoke", tmp_path, {"p": [0.5]}, profiles.notebook("multiclass"))
+    cells[0].record.parent.mkdir(parents=True)
+    cells[0].record.write_text("{")
+    assert not cells[0].done()
