@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RESULTS ?= results
 PROFILE ?= smoke
+WORKERS ?= 2
 
 .PHONY: install test book sweep clean
 
@@ -20,7 +21,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 sweep: install
-	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS)
+	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS)
 
 book: sweep
 	HETNOISE_RESULTS=$(abspath $(RESULTS)) $(BIN)/jupyter-book build book
