@@ -98,7 +98,7 @@ def _load_idx(name, tv_name, classes, root, download, extra_dirs=()) -> Dataset:
     found = _find_idx_dir(dirs)
     if found is None and download:
         _download(name, lambda: getattr(__import__("torchvision.datasets").datasets, tv_name)(
-            str(base), train=True, download=True))
+            str(base), train=True, download=True), base / tv_name / "raw")
         found = _find_idx_dir(dirs)
     if found is None:
         hint = "install the Debian package dataset-fashion-mnist, or " if name == "fashion-mnist" else ""
@@ -169,7 +169,8 @@ def _load_cifar(name, tv_name, folder, root, download, train_files, test_files, 
                 f"or extract the python version of {name} ({folder}) into {base} (or set HETNOISE_DATA).")
         import torchvision
 
-        _download(name, lambda: getattr(torchvision.datasets, tv_name)(str(base), train=True, download=True))
+        _download(name, lambda: getattr(torchvision.datasets, tv_name)(str(base), train=True, download=True),
+                  base / folder)
     xtr, ytr = _read_cifar_batches(base / folder, train_files, label_key)
     xte, yte = _read_cifar_batches(base / folder, test_files, label_key)
     classes = _unpickle(base / folder / meta_file)[names_key]
@@ -201,13 +202,14 @@ def _read_cifar_batches(folder: Path, files, label_key) -> tuple[torch.Tensor, t
     return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
 
 
-def _download(name, fetch):
+def _download(name, fetch, where: Path):
     try:
         fetch()
     except Exception as e:
         raise FileNotFoundError(
-            f"{name}: not found locally and the download failed ({type(e).__name__}: {e}). "
-            f"Download it on a machine with internet into {data_root()} (or set HETNOISE_DATA / data_root).") from e
+            f"{name}: not found locally and the download failed ({type(e).__name__}: {e}). Put the data set "
+            f"in {where} (the layout torchvision's download creates), or run once on a machine with internet; "
+            "set HETNOISE_DATA or data_root to use another folder.") from e
 
 
 def stratified_split(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

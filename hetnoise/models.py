@@ -45,14 +45,14 @@ class BasicBlock(nn.Module):
 class ResNet18Features(nn.Module):
     """ResNet18 for 32×32 inputs (3×3 stem, no max-pool) up to the pooled feature vector."""
 
-    def __init__(self, width: int = 1, activation: str = "relu", in_channels: int = 3):
+    def __init__(self, width: float = 1, activation: str = "relu", in_channels: int = 3):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
-        if width < 1:
-            raise ValueError(f"width={width} must be a positive integer")
+        if not width > 0:
+            raise ValueError(f"width={width} must be positive (1 = the standard 64-128-256-512 channels)")
         act = ACTIVATIONS[activation]
-        w = [64 * width, 128 * width, 256 * width, 512 * width]
+        w = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
         self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, 1, 1, bias=False), nn.BatchNorm2d(w[0]), act())
         blocks, cin = [], w[0]
         for i, cout in enumerate(w):
@@ -67,7 +67,7 @@ class ResNet18Features(nn.Module):
         return self.pool(self.blocks(self.stem(x)))
 
 
-def resnet18(num_classes: int = 10, width: int = 1, activation: str = "relu", in_channels: int = 3) -> nn.Module:
+def resnet18(num_classes: int = 10, width: float = 1, activation: str = "relu", in_channels: int = 3) -> nn.Module:
     """ResNet18 classifier: the backbone and one linear head (≈11.2 M parameters for 10 classes)."""
     features = ResNet18Features(width, activation, in_channels)
     return nn.Sequential(features, nn.Linear(features.out_features, num_classes))

@@ -1,0 +1,93 @@
+"""The multi-task study: task split, alternating batches, the real notebook in both modes."""
+import json
+import os
+import pickle
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import papermill
+from hetnoise import data, models, mtl, noise, records, train
+
+
+def test_split_is_deterministic_disjoint_and_complete():
+    a1, a2 = mtl.split_tasks(100, 0)
+    assert (a1, a2) == mtl.split_tasks(100, 0) and len(a1) == len(a2) == 50
+    assert not set(a1) & set(a2) and sorted(a1 + a2) == list(range(100))
+    assert mtl.split_tasks(100, 1) != (a1, a2)
+    with pytest.raises(ValueError, match="num_classes"):
+        mtl.split_tasks(2, 0)
+
+
+def test_paper_model_two_heads_of_50_over_a_wide_mish_backbone():
+    net = mtl.build_model([50, 50], 2, "mish", 3)
+    assert [h.out_features for h in net.heads] == [50, 50] and net.backbone.out_features == 1024
+    assert models.count_parameters(net) == 44_755_172
+    assert any(isinstance(m, torch.nn.Mish) for m in net.modules())
+
+
+def test_tasks_from_cifar100_pickles(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    for name, n in (("train", 1000), ("test", 200)):
+        pickle.dump({"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                     "fine_labels": np.tile(np.arange(100), n // 100).tolist()}, open(folder / name, "wb"))
+    pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, open(folder / "meta", "wb"))
+    ds = data.load("cifar100", root=tmp_path, download=False)
+    t1, t2 = mtl.split_tasks(100, 0)
+    task = mtl.task_data(ds, t1, split_seed=0)
+    assert task.num_classes == 50 and len(task.x_train) + len(task.x_val) == 500 and len(task.x_test) == 100
+    assert set(task.y_train.tolist()) | set(task.y_val.tolist()) == set(range(50))
+    assert task.x_train.shape[1:] == (3, 32, 32)
+    # renumbered labels point back at the task's own classes: label k is class t1[k]
+    k = int(task.y_test[0])
+    assert torch.equal(task.x_test[0], ds.x_test[ds.y_test == t1[k]][0])
+
+
+def test_batches_alternate_between_tasks_and_task1_stays_clean():
+    ds = data.load("digits")
+    t1, t2 = (mtl.task_data(ds, c, 0) for c in mtl.split_tasks(10, 0))
+    clean1 = t1.y_train.clone()
+    t2.y_train = torch.from_numpy(noise.corrupt_classes(t2.y_train.numpy(), 1.0, clean=[], num_classes=5, seed=0)[0])
+    seen = []
+    r = train.Recipe(epochs=1, batch_size=128)
+    net = mtl.build_model([5, 5], 0.125, "mish", 1)
+    hist = mtl.fit_mtl(net, [t1, t2], r, mean=ds.mean, std=ds.std, log=lambda s: None,
+                       on_step=lambda t, idx: seen.append(t))
+    steps = len(t1.x_train) // 128
+    assert seen == [0, 1] * steps
+    assert torch.equal(t1.y_train, clean1)
+    assert {"task1_val_loss", "task2_val_loss", "task1_val_acc"} <= set(hist.epochs[0])
+
+
+def test_notebook_both_modes_through_papermill(smoke_results):
+    recs, problems = records.load_records(smoke_results, "mtl")
+    assert not problems and {r["params"]["mode"] for r in recs} == {"mtl", "stl"}
+    ds = data.load("digits")
+    for r in recs:
+        res, prm = r["result"], r["params"]
+        c1, c2 = mtl.split_tasks(10, prm["split_seed"])
+        assert res["task1_classes"] == c1 and res["task2_classes"] == c2
+        assert res["task1_labels_sha256"] == mtl.labels_digest(mtl.task_data(ds, c1, prm["split_seed"]).y_train)
+        clean2 = mtl.labels_digest(mtl.task_data(ds, c2, prm["split_seed"]).y_train)
+        assert (res["task2_labels_sha256"] == clean2) == (prm["p"] == 0)
+        if prm["mode"] == "stl":
+            assert res["task2_acc"] is None and res["task2_noise"] is None
+        else:
+            assert 0 <= res["task2_acc"] <= 1 and abs(res["task2_noise"]["overall_rate"] - prm["p"]) < 0.1
+        assert len(res["history"]["epochs"]) == prm["epochs"] and 1 <= res["best_epoch"] <= prm["epochs"]
+
+
+def test_missing_cifar100_stops_within_seconds_with_instructions(tmp_path):
+    os.environ["HETNOISE_DATA"] = str(tmp_path / "empty")
+    try:
+        t = time.perf_counter()
+        proc = papermill("mtl.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, p=0.9)
+    finally:
+        del os.environ["HETNOISE_DATA"]
+    assert proc.returncode != 0
+    assert "cifar100" in proc.stderr and str(tmp_path / "empty" / "cifar-100-python") in proc.stderr
+    assert time.perf_counter() - t < 60
