@@ -1,0 +1,70 @@
+"""Per-cell overhead of a sweep (papermill + kernel start + imports) and Dask against a plain loop.
+
+Runs the same multi-class smoke cells (1 epoch) three ways: a sequential loop of
+`papermill.execute_notebook`, `run_sweep` on a one-worker Dask cluster, and on a two-worker cluster.
+Overhead per cell = wall time per cell − the notebook's own `wall_time_s` (which excludes imports).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import papermill
+
+from hetnoise import profiles, records, sweep
+
+
+def cells(n: int) -> dict:
+    ps = [round(i / max(1, n - 1), 3) for i in range(n)]
+    return {"p": ps, "clean_class": [0], "strategy": ["exclude"], "epochs": [1]}
+
+
+def sequential(overrides, results: Path) -> float:
+    t = time.perf_counter()
+    for c in sweep.plan("multiclass", "smoke", results, overrides, profiles.notebook("multiclass")):
+        c.record.parent.mkdir(parents=True, exist_ok=True)
+        papermill.execute_notebook(str(profiles.notebook("multiclass")), str(c.executed),
+                                   parameters={**c.params, "results_dir": str(results), "run_id": c.run_id},
+                                   kernel_name="python3", cwd=str(records.repo_root()), progress_bar=False)
+    return time.perf_counter() - t
+
+
+def inner_seconds(results: Path) -> float:
+    recs, _ = records.load_records(results, "multiclass")
+    return statistics.mean(r["result"]["wall_time_s"] for r in recs)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cells", type=int, default=4)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    overrides, rows = cells(args.cells), {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, run in (("sequential papermill", lambda r: sequential(overrides, r)),
+                          ("dask, 1 worker", lambda r: sweep.run_sweep("multiclass", "smoke", r, overrides,
+                                                                       workers=1, progress=False).seconds),
+                          ("dask, 2 workers", lambda r: sweep.run_sweep("multiclass", "smoke", r, overrides,
+                                                                        workers=2, progress=False).seconds)):
+            results = Path(tmp) / name.replace(" ", "_").replace(",", "")
+            total = run(results)
+            inner = inner_seconds(results)
+            rows[name] = {"cells": args.cells, "total_s": round(total, 2), "per_cell_s": round(total / args.cells, 2),
+                          "notebook_compute_s": round(inner, 2),
+                          "overhead_per_cell_s": round(total / args.cells - inner, 2)}
+            print(f"{name:22s} total {total:6.1f} s  per cell {total / args.cells:5.2f} s  "
+                  f"(notebook compute {inner:4.2f} s)")
+    summary = {"device": records.device_name(), "cpu_count": __import__("os").cpu_count(), "runs": rows,
+               "date": time.strftime("%Y-%m-%d")}
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
