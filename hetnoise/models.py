@@ -1,11 +1,13 @@
-"""The paper's networks: LeNet-5 for 28×28 digits, a CIFAR ResNet18 (width and activation
-configurable, for the 2×-wide Mish backbone of the multi-task study), and a multi-head wrapper."""
+"""The paper's networks: LeNet-5 for 28×28 digits, ResNet18 (CIFAR 3×3 stem or torchvision's 7×7 stem for
+128×128 COCO images; width and activation configurable, for the 2×-wide Mish backbone of the
+multi-task study), and a multi-head wrapper."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "mish": nn.Mish}
+STEMS = ("cifar", "imagenet")
 
 
 class LeNet5(nn.Module):
@@ -43,17 +45,24 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18Features(nn.Module):
-    """ResNet18 for 32×32 inputs (3×3 stem, no max-pool) up to the pooled feature vector."""
+    """ResNet18 up to the pooled feature vector. `stem="cifar"`: 3×3/1 conv, no max-pool (32×32 inputs);
+    `stem="imagenet"`: torchvision's 7×7/2 conv and 3×3/2 max-pool (128×128 inputs reach the blocks at 32×32)."""
 
-    def __init__(self, width: float = 1, activation: str = "relu", in_channels: int = 3):
+    def __init__(self, width: float = 1, activation: str = "relu", in_channels: int = 3, stem: str = "cifar"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
         if not width > 0:
             raise ValueError(f"width={width} must be positive (1 = the standard 64-128-256-512 channels)")
+        if stem not in STEMS:
+            raise ValueError(f"stem={stem!r} is unknown; choose one of {list(STEMS)}")
         act = ACTIVATIONS[activation]
         w = [max(1, round(c * width)) for c in (64, 128, 256, 512)]
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, 1, 1, bias=False), nn.BatchNorm2d(w[0]), act())
+        if stem == "cifar":
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 3, 1, 1, bias=False), nn.BatchNorm2d(w[0]), act())
+        else:
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 7, 2, 3, bias=False), nn.BatchNorm2d(w[0]), act(),
+                                      nn.MaxPool2d(3, 2, 1))
         blocks, cin = [], w[0]
         for i, cout in enumerate(w):
             for j in range(2):
@@ -67,9 +76,10 @@ class ResNet18Features(nn.Module):
         return self.pool(self.blocks(self.stem(x)))
 
 
-def resnet18(num_classes: int = 10, width: float = 1, activation: str = "relu", in_channels: int = 3) -> nn.Module:
+def resnet18(num_classes: int = 10, width: float = 1, activation: str = "relu", in_channels: int = 3,
+             stem: str = "cifar") -> nn.Module:
     """ResNet18 classifier: the backbone and one linear head (≈11.2 M parameters for 10 classes)."""
-    features = ResNet18Features(width, activation, in_channels)
+    features = ResNet18Features(width, activation, in_channels, stem)
     return nn.Sequential(features, nn.Linear(features.out_features, num_classes))
 
 

@@ -31,6 +31,11 @@ EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
                    "weight_decay": [5e-4, 5e-5]},
                   {"mode": ["stl"], "p": [0.0], "split_seed": [0, 1, 2], "seed": [0], "weight_decay": [5e-4, 5e-5]}],
     },
+    # Three runs per case and p, as in §4.3 (here three seeds of noise, initialisation and batch order).
+    "multilabel": {
+        "smoke": [{"dataset": ["digit-mosaics"], "p": [0.0, 0.5, 1.0], "case": [1, 2], "seed": [0]}],
+        "paper": [{"dataset": ["mini-coco"], "p": TWELVE_P, "case": [1, 2], "seed": [0, 1, 2]}],
+    },
 }
 
 

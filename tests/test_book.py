@@ -50,6 +50,7 @@ def test_book_without_records_says_how_to_make_them(tmp_path):
     proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "--path-output", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    for name, command in (("multiclass", "hetnoise sweep multiclass"), ("mtl", "hetnoise sweep mtl")):
+    for name, command in (("multiclass", "hetnoise sweep multiclass"), ("mtl", "hetnoise sweep mtl"),
+                          ("multilabel", "hetnoise sweep multilabel")):
         text = re.sub(r"<[^>]+>", "", (out / "_build" / "html" / f"{name}.html").read_text())
         assert "records yet" in text and command in text, name

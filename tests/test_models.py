@@ -23,3 +23,17 @@ def test_wide_mish_two_heads():
     assert net(x, 0).shape == (2, 50) and net(x, 1).shape == (2, 50)
     assert models.count_parameters(backbone) == 44_652_672  # 2× width: ≈4× the 11.17 M of ResNet18
     assert models.count_parameters(net) == 44_755_172
+
+
+def test_imagenet_stem_matches_torchvision_resnet18():
+    """The COCO network: same parameters as torchvision's ResNet18; 128×128 inputs reach the blocks at 32×32."""
+    import pytest
+    import torchvision
+
+    net = models.resnet18(80, stem="imagenet")
+    reference = torchvision.models.resnet18(num_classes=80)
+    assert models.count_parameters(net) == models.count_parameters(reference)
+    assert net[0].stem(torch.zeros(1, 3, 128, 128)).shape[-2:] == (32, 32)
+    assert net(torch.zeros(2, 3, 128, 128)).shape == (2, 80)
+    with pytest.raises(ValueError, match="stem='vgg' is unknown"):
+        models.resnet18(10, stem="vgg")
