@@ -51,7 +51,7 @@ def test_fit_is_deterministic_on_cpu():
     outs = []
     for _ in range(2):
         torch.manual_seed(0)
-        net = models.resnet18(10, in_channels=1)
+        net = models.resnet18(10, width=0.25, in_channels=1)
         train.fit(net, x, y, x[:64], y[:64], r, mean=ds.mean, std=ds.std, seed=1, log=lambda s: None)
         outs.append(train.predict(net, x[:8], ds.mean, ds.std))
     assert torch.allclose(outs[0], outs[1])
