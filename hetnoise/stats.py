@@ -16,3 +16,26 @@ def bootstrap_diff(a, b, n: int = 4000, level: float = 0.95, seed: int = 0) -> t
     diffs = (rng.choice(a, (n, len(a))).mean(1) - rng.choice(b, (n, len(b))).mean(1))
     lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
     return est, float(lo), float(hi)
+
+
+def bootstrap_slope(x, y, n: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Least-squares slope of y on x with a percentile bootstrap interval, resampling runs (x, y pairs).
+
+    Resamples whose x values are all equal have no slope and are drawn again; NaN interval under 3 runs."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length ({len(x)} vs {len(y)})")
+    if len(x) < 2 or np.ptp(x) == 0:
+        return float("nan"), float("nan"), float("nan")
+    est = float(np.polyfit(x, y, 1)[0])
+    if len(x) < 3:
+        return est, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), (2 * n, len(x)))
+    xs, ys = x[idx], y[idx]
+    keep = np.ptp(xs, axis=1) > 0
+    xs, ys = xs[keep][:n], ys[keep][:n]
+    xc = xs - xs.mean(1, keepdims=True)
+    slopes = (xc * (ys - ys.mean(1, keepdims=True))).sum(1) / (xc ** 2).sum(1)
+    lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
+    return est, float(lo), float(hi)

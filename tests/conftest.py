@@ -20,7 +20,10 @@ def papermill(notebook: str, out: Path, cwd: Path = ROOT, **params) -> subproces
 
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory) -> Path:
-    """A results folder filled by a real smoke sweep at toy scale (every study whose notebook exists)."""
+    """A results folder filled by a real smoke sweep at toy scale (every study whose notebook exists);
+    HETNOISE_TEST_RESULTS names an existing one to reuse instead, when iterating on the book."""
+    if os.environ.get("HETNOISE_TEST_RESULTS"):
+        return Path(os.environ["HETNOISE_TEST_RESULTS"])
     results = tmp_path_factory.mktemp("results")
     cmd = [str(BIN / "hetnoise"), "sweep", "all", "--profile", "smoke", "--results", str(results),
            "--set", "epochs=2", "--workers", "2"]
@@ -28,3 +31,15 @@ def smoke_results(tmp_path_factory) -> Path:
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return results
+
+
+@pytest.fixture(scope="session")
+def built_book(smoke_results, tmp_path_factory):
+    """`jupyter-book build book -W` (warnings are errors) from the smoke records: (html folder, log)."""
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "-W", "--keep-going",
+                           "--path-output", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HETNOISE_RESULTS": str(smoke_results)})
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return out / "_build" / "html", proc.stdout + proc.stderr

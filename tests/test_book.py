@@ -8,16 +8,6 @@ import pytest
 from conftest import BIN, ROOT
 
 
-@pytest.fixture(scope="session")
-def built_book(smoke_results, tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "--path-output", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "HETNOISE_RESULTS": str(smoke_results)})
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return out / "_build" / "html", proc.stdout + proc.stderr
-
-
 def images(html: str):
     return re.findall(r'<img[^>]+src="([^"]+)"', html)
 

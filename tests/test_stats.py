@@ -14,3 +14,29 @@ def test_bootstrap_diff_covers_the_truth_and_is_seeded():
 def test_bootstrap_diff_needs_two_runs_per_side():
     est, lo, hi = stats.bootstrap_diff([0.8], [0.7, 0.72])
     assert abs(est - 0.09) < 1e-9 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_bootstrap_slope_coverage_on_synthetic_data():
+    """The 95 % interval covers the true slope in roughly 95 % of independent data sets."""
+    rng = np.random.default_rng(0)
+    x = np.repeat([0.0, 0.25, 0.5, 0.75, 1.0], 4)
+    hits = 0
+    for _ in range(200):
+        y = 3.0 - 2.0 * x + rng.normal(0, 1.0, len(x))
+        est, lo, hi = stats.bootstrap_slope(x, y, n=1000, seed=int(rng.integers(1 << 30)))
+        assert lo <= est <= hi
+        hits += lo <= -2.0 <= hi
+    assert 0.85 <= hits / 200 <= 0.99
+
+
+def test_bootstrap_slope_edge_cases():
+    est, lo, hi = stats.bootstrap_slope([0, 1], [1.0, 3.0])
+    assert abs(est - 2.0) < 1e-12 and np.isnan(lo) and np.isnan(hi)
+    assert all(np.isnan(v) for v in stats.bootstrap_slope([0.5, 0.5, 0.5], [1, 2, 3]))
+    assert stats.bootstrap_slope([0, 0.5, 1, 1], [1, 2, 3, 3]) == stats.bootstrap_slope([0, 0.5, 1, 1], [1, 2, 3, 3])
+    try:
+        stats.bootstrap_slope([0, 1], [1])
+    except ValueError as e:
+        assert "differ in length" in str(e)
+    else:
+        raise AssertionError("no error for mismatched lengths")

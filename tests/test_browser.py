@@ -1,0 +1,125 @@
+"""The built book in a real browser: every page loads in headless Chromium with no JavaScript error,
+no broken image and no broken local link; a screenshot of each page is kept as a test artefact.
+
+Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the test is
+skipped, unless HETNOISE_REQUIRE_BROWSER=1 (set by CI), which turns their absence into a failure."""
+import functools
+import http.server
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ARTIFACTS = Path(os.environ.get("HETNOISE_ARTIFACTS", ROOT / "_build" / "test-artifacts")) / "screenshots"
+
+
+def require_browser():
+    if CHROMIUM and CHROMEDRIVER:
+        return
+    message = "headless Chromium not found: `apt-get install chromium chromium-driver`"
+    if os.environ.get("HETNOISE_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    html_dir, _ = built_book
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(html_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def toc_pages():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
+
+
+def link_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def offline_cdn(message: str, server: str) -> bool:
+    """A script from a CDN (MathJax) that a machine without internet cannot fetch: not the book's fault."""
+    return message.startswith("http") and not message.startswith(server) and "net::ERR_" in message
+
+
+BROKEN_IMAGES = "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
+IDS = "return Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
+
+
+def test_every_page_loads_cleanly_in_chromium(server, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems, checked_links = [], {}
+    for page in toc_pages():
+        url = f"{server}/{page}.html"
+        browser.get_log("browser")  # drop what came before this page
+        browser.get(url)
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        title = browser.title
+        height = min(int(browser.execute_script("return document.body.scrollHeight")), 6000)
+        browser.set_window_size(1280, max(height, 600))
+        browser.save_screenshot(str(ARTIFACTS / f"{page}.png"))
+        if "404" in title or not browser.find_elements("css selector", "main h1, article h1"):
+            problems.append(f"{page}: did not load (title {title!r})")
+        for entry in browser.get_log("browser"):
+            if entry["level"] == "SEVERE" and not offline_cdn(entry["message"], server):
+                problems.append(f"{page}: console error: {entry['message']}")
+        problems += [f"{page}: broken image {src}" for src in browser.execute_script(BROKEN_IMAGES)]
+        ids = set(browser.execute_script(IDS))
+        for href in browser.execute_script(LINKS):
+            target, _, fragment = href.partition("#")
+            if not target.startswith(server):
+                continue
+            if target == url and fragment and urllib.parse.unquote(fragment) not in ids:
+                problems.append(f"{page}: link to missing anchor #{fragment}")
+            if target not in checked_links:
+                checked_links[target] = link_status(target)
+            if checked_links[target] != 200:
+                problems.append(f"{page}: broken link {href} ({checked_links[target]})")
+        browser.set_window_size(1280, 1000)
+    assert not problems, "\n".join(problems)
+    assert len(list(ARTIFACTS.glob("*.png"))) >= len(toc_pages())
+    assert len(checked_links) > len(toc_pages())  # the navigation links were followed too

@@ -1,0 +1,51 @@
+"""Tables of runs for the book, from records written by the real `records.save_run`."""
+import json
+
+import nbformat
+
+from hetnoise import records, runs
+
+
+def make_runs(tmp_path):
+    paths = []
+    for p, seconds in ((0.0, 10.0), (0.6, 12.0), (1.0, 14.0)):
+        params = {"profile": "smoke", "dataset": "digits", "p": p, "clean_class": 0, "strategy": "exclude",
+                  "seed": 0, "epochs": 2}
+        paths.append(records.save_run(tmp_path, "multiclass", params, {"clean_acc": 0.9, "wall_time_s": seconds}))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# a run"), nbformat.v4.new_code_cell("1 + 1")])
+    for path in paths[:2]:
+        nbformat.write(nb, path.with_suffix(".ipynb"))
+    return records.load_records(tmp_path)[0], paths
+
+
+def test_runs_table_and_markdown_links(tmp_path):
+    recs, paths = make_runs(tmp_path)
+    table = runs.runs_table(recs)
+    assert len(table) == 3 and set(table.experiment) == {"multiclass"}
+    assert table["wall time (s)"].sum() == 36.0
+    assert (table.notebook != "–").sum() == 2 and table["git revision"].str.len().max() <= 10
+    assert "p=0.6" in " ".join(table.parameters) and "strategy=exclude" in " ".join(table.parameters)
+    text = runs.markdown_table(table, tmp_path)
+    assert text.count("{download}`") == 2 and len(text.splitlines()) == 2 + 3
+    assert f"<multiclass/smoke/{paths[0].stem}.ipynb>" in text
+
+
+def test_representative_run_and_its_html(tmp_path):
+    recs, paths = make_runs(tmp_path)
+    chosen = runs.representative(recs, "multiclass")
+    assert chosen["params"]["p"] == 0.6  # the largest p not above 0.9 among runs with a notebook
+    assert runs.representative(recs, "mtl") is None
+    html = runs.notebook_html(runs.notebook_of(chosen))
+    assert "<h1" in html and "a run" in html and "<html" not in html  # a fragment, for a page
+
+
+def test_versions_and_expected_time(tmp_path):
+    recs, _ = make_runs(tmp_path)
+    versions = runs.versions_table(recs)
+    assert versions.runs.sum() == 3 and "torch" in versions.columns
+    timing = runs.expected_time(recs)
+    row = timing.iloc[0]
+    assert row["runs measured"] == 3 and row["seconds per run"] == 12.0 and row["runs in the grid"] == 16
+    assert abs(row["hours for the grid"] - 12.0 * 16 / 3600) < 1e-12
+    assert runs.expected_time([]).empty and runs.runs_table([]).empty
+    json.dumps(timing.to_dict())
