@@ -26,10 +26,9 @@ def runs_table(records: list[dict]) -> pd.DataFrame:
                      "device": prov.get("device_name") or res.get("device", ""),
                      "wall time (s)": float(res.get("wall_time_s") or 0.0),
                      "git revision": (prov.get("git_revision") or "")[:10],
-                     "torch": (prov.get("versions") or {}).get("torch") or "",
                      "when (UTC)": (prov.get("timestamp_utc") or "")[:16].replace("T", " "),
                      "notebook": str(nb) if nb else "–"})
-    columns = ["experiment", "profile", "run", "parameters", "device", "wall time (s)", "git revision", "torch",
+    columns = ["experiment", "profile", "run", "parameters", "device", "wall time (s)", "git revision",
                "when (UTC)", "notebook"]
     return pd.DataFrame(rows, columns=columns)
 
