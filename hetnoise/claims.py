@@ -56,8 +56,9 @@ def at_least(lo: float, hi: float, bound: float) -> str:
 def _interval(est: float, lo: float, hi: float, unit: str = "points") -> str:
     if np.isnan(est):
         return "–"
-    ci = "" if np.isnan(lo) else f" [{lo:+.1f}, {hi:+.1f}]"
-    return f"{est:+.1f}{ci} {unit}"
+    show = lambda v: f"{round(v, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
+    ci = "" if np.isnan(lo) else f" [{show(lo)}, {show(hi)}]"
+    return f"{show(est)}{ci} {unit}"
 
 
 def _scope(dataset: str, *rest: str, stand_in: bool = False) -> str:

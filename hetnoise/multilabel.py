@@ -8,7 +8,7 @@ from hetnoise import train
 RECIPES = {
     "paper": train.Recipe(epochs=40, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4,
                           schedule="cosine", augment=True),
-    "smoke": train.Recipe(epochs=8, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4,
+    "smoke": train.Recipe(epochs=4, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4,
                           schedule="cosine", augment=False),
 }
 WIDTH = {"paper": 1.0, "smoke": 0.25}  # × the standard ResNet18 channels: the smoke network fits a CPU
