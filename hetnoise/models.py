@@ -95,13 +95,15 @@ class MultiHead(nn.Module):
         return self.heads[task](self.backbone(x))
 
 
-def build(name: str, num_classes: int, in_channels: int) -> nn.Module:
-    """A model by name, as the notebooks ask for it."""
-    if name == "lenet5":
-        return LeNet5(num_classes, in_channels)
-    if name == "resnet18":
-        return resnet18(num_classes, in_channels=in_channels)
-    raise ValueError(f"model={name!r} is unknown; choose 'lenet5' or 'resnet18'")
+def build(name: str, num_classes: int, in_channels: int, seed: int | None = None) -> nn.Module:
+    """A model by name, as the notebooks ask for it; with `seed`, its initial weights depend on the seed
+    alone (not on what the process drew before), and the global random state is left as it was."""
+    if name not in ("lenet5", "resnet18"):
+        raise ValueError(f"model={name!r} is unknown; choose 'lenet5' or 'resnet18'")
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return LeNet5(num_classes, in_channels) if name == "lenet5" else resnet18(num_classes, in_channels=in_channels)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -68,9 +68,14 @@ def labels_digest(labels: torch.Tensor) -> str:
     return hashlib.sha256(labels.to(torch.int64).numpy().tobytes()).hexdigest()
 
 
-def build_model(head_sizes: list[int], width: float, activation: str, in_channels: int) -> MultiHead:
-    """The shared ResNet18 backbone (width × the standard channels) with one linear head per task."""
-    return MultiHead(ResNet18Features(width, activation, in_channels), head_sizes)
+def build_model(head_sizes: list[int], width: float, activation: str, in_channels: int,
+                seed: int | None = None) -> MultiHead:
+    """The shared ResNet18 backbone (width × the standard channels) with one linear head per task; with
+    `seed`, initial weights that depend on the seed alone."""
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return MultiHead(ResNet18Features(width, activation, in_channels), head_sizes)
 
 
 def _batch(x, idx, augment, gen, mean_t, std_t, dev):

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -88,7 +90,7 @@ print(f"Task2: {report.changed.sum()} of {len(y2_true)} training labels changed 
 # ## Training
 
 # %%
-net = mtl.build_model([t.num_classes for t in tasks], width, "mish", ds.x_train.shape[1])
+net = mtl.build_model([t.num_classes for t in tasks], width, "mish", ds.x_train.shape[1], seed=seed)
 step_s = mtl.seconds_per_step(net, tasks, recipe, mean=ds.mean, std=ds.std, device=device)
 total_steps = recipe.epochs * max(1, len(task1.x_train) // recipe.batch_size)
 print(f"{models.count_parameters(net):,} parameters; measured {step_s * 1000:.0f} ms per step on {dev} → "

@@ -37,3 +37,21 @@ def test_imagenet_stem_matches_torchvision_resnet18():
     assert net(torch.zeros(2, 3, 128, 128)).shape == (2, 80)
     with pytest.raises(ValueError, match="stem='vgg' is unknown"):
         models.resnet18(10, stem="vgg")
+
+
+def test_seeded_builders_depend_on_the_seed_alone():
+    """The notebooks' models start from weights fixed by `seed`, whatever the process drew before."""
+    from hetnoise import mtl
+
+    def weights(net):
+        return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+    a = weights(models.build("lenet5", 10, 1, seed=3))
+    torch.rand(100)
+    state = torch.get_rng_state()
+    assert torch.equal(a, weights(models.build("lenet5", 10, 1, seed=3)))
+    assert torch.equal(state, torch.get_rng_state())  # the global stream is left as it was
+    assert not torch.equal(a, weights(models.build("lenet5", 10, 1, seed=4)))
+    m1, m2 = (mtl.build_model([5, 5], 0.25, "mish", 3, seed=s) for s in (0, 0))
+    assert torch.equal(weights(m1), weights(m2))
+    assert not torch.equal(weights(m1), weights(mtl.build_model([5, 5], 0.25, "mish", 3, seed=1)))
