@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 RESULTS ?= results
 PROFILE ?= smoke
 WORKERS ?= 2
+PACK ?= 4
 
 .PHONY: install test book sweep clean
 
@@ -21,7 +22,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 sweep: install
-	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS)
+	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) --pack $(PACK)
 
 book: sweep
 	HETNOISE_RESULTS=$(abspath $(RESULTS)) $(BIN)/jupyter-book build book

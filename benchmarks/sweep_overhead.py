@@ -1,7 +1,8 @@
 """Per-cell overhead of a sweep (papermill + kernel start + imports) and Dask against a plain loop.
 
-Runs the same multi-class smoke cells (1 epoch) three ways: a sequential loop of
-`papermill.execute_notebook`, `run_sweep` on a one-worker Dask cluster, and on a two-worker cluster.
+Runs the same multi-class smoke cells (1 epoch, one per clean class) four ways: a sequential loop of
+`papermill.execute_notebook`, `run_sweep` on a one-worker Dask cluster, on a two-worker cluster, and
+on one worker with every cell packed into one notebook execution (`--pack`).
 Overhead per cell = wall time per cell − the notebook's own `wall_time_s` (which excludes imports).
 """
 from __future__ import annotations
@@ -19,8 +20,7 @@ from hetnoise import profiles, records, sweep
 
 
 def cells(n: int) -> dict:
-    ps = [round(i / max(1, n - 1), 3) for i in range(n)]
-    return {"p": ps, "clean_class": [0], "strategy": ["exclude"], "epochs": [1]}
+    return {"p": [0.5], "clean_class": list(range(n)), "strategy": ["exclude"], "epochs": [1]}
 
 
 def sequential(overrides, results: Path) -> float:
@@ -40,7 +40,7 @@ def inner_seconds(results: Path) -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--cells", type=int, default=4)
+    ap.add_argument("--cells", type=int, default=4, help="cells (clean classes 0..N-1), at most 10")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     overrides, rows = cells(args.cells), {}
@@ -49,7 +49,10 @@ def main(argv=None):
                           ("dask, 1 worker", lambda r: sweep.run_sweep("multiclass", "smoke", r, overrides,
                                                                        workers=1, progress=False).seconds),
                           ("dask, 2 workers", lambda r: sweep.run_sweep("multiclass", "smoke", r, overrides,
-                                                                        workers=2, progress=False).seconds)):
+                                                                        workers=2, progress=False).seconds),
+                          (f"dask, 1 worker, pack {args.cells}", lambda r: sweep.run_sweep(
+                              "multiclass", "smoke", r, overrides, workers=1, progress=False,
+                              pack=args.cells).seconds)):
             results = Path(tmp) / name.replace(" ", "_").replace(",", "")
             total = run(results)
             inner = inner_seconds(results)

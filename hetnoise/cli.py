@@ -48,7 +48,7 @@ def cmd_sweep(args) -> int:
             continue
         summary = sweep.run_sweep(e, args.profile, args.results, overrides, workers=args.workers,
                                   scheduler=args.scheduler, retries=args.retries, dry_run=args.dry_run,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, pack=args.pack)
         if not args.dry_run:
             print(f"{e}/{args.profile}: {summary.text()}")
         total.merge(summary)
@@ -100,6 +100,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="local workers (default: one per GPU, else 1)")
     s.add_argument("--scheduler", help="address of an existing Dask scheduler to submit to")
     s.add_argument("--retries", type=int, default=1, help="extra attempts for a failing cell (default 1)")
+    s.add_argument("--pack", type=int, default=1, metavar="K",
+                   help="train up to K multi-class cells that differ only in clean class, strategy and seed in "
+                        "one notebook execution (default 1: one execution per cell)")
     s.add_argument("--dry-run", action="store_true", help="list the cells and which are done")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)

@@ -39,6 +39,10 @@ EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
 }
 
 
+# Parameters that may differ between the runs one notebook execution trains together (`sweep --pack`).
+PACKABLE = {"multiclass": ("clean_class", "strategy", "seed")}
+
+
 def notebook(experiment: str) -> Path:
     """The notebook an experiment runs."""
     return repo_root() / "notebooks" / f"{experiment}.ipynb"

@@ -61,12 +61,13 @@ def versions_table(records: list[dict]) -> pd.DataFrame:
 
 
 def representative(records: list[dict], experiment: str) -> dict | None:
-    """The run of a study shown in full: one with its notebook kept, at the largest p not above 0.9."""
+    """The run of a study shown in full: one with its notebook kept, at the largest p not above 0.9, and
+    the first run of its execution (a packed notebook's figures show that one)."""
     kept = [r for r in records if r["experiment"] == experiment and notebook_of(r)]
     if not kept:
         return None
     return max(kept, key=lambda r: (float(r["params"].get("p", 0)) <= 0.9, float(r["params"].get("p", 0)),
-                                    r["run_id"]))
+                                    r["result"].get("pack_index", 0) == 0, r["run_id"]))
 
 
 def notebook_html(path: Path) -> str:

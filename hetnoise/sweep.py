@@ -3,7 +3,9 @@
 Each cell's notebook writes its record atomically; the executed notebook is renamed beside it only
 when complete. A cell whose record exists is skipped, so a killed sweep redoes only what is missing.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
-others. On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
+others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
+`profiles.PACKABLE` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
+On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
 
     from dask_jobqueue import SLURMCluster
     cluster = SLURMCluster(cores=8, memory="32GB", job_extra_directives=["--gres=gpu:1"])
@@ -79,37 +81,89 @@ def plan(experiment: str, profile: str, results: str | os.PathLike, overrides: d
     return out
 
 
-def run_cell(cell: Cell, notebook: str, results: str, device: str = "", retries: int = 1,
-             threads: int = 0) -> tuple[str, str]:
-    """Execute one cell's notebook with papermill (on a Dask worker); ("done" | "failed", path)."""
-    import papermill
+def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:
+    """The cells in groups of at most `size` that one notebook execution can train together: same
+    experiment and same parameters except those in `profiles.PACKABLE` (one group per cell otherwise)."""
+    free = profiles.PACKABLE.get(cells[0].experiment, ()) if cells else ()
+    if size <= 1 or not free:
+        return [[c] for c in cells]
+    groups: dict[str, list[Cell]] = {}
+    for c in cells:
+        key = json.dumps({k: v for k, v in c.params.items() if k not in free}, sort_keys=True, default=str)
+        groups.setdefault(key, []).append(c)
+    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
+
+def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", retries: int = 1,
+             threads: int = 0) -> list[tuple[str, str]]:
+    """Execute the notebook once for a pack of cells with papermill (on a Dask worker): the first cell's
+    parameters, the others as `pack`. One ("done" | "failed", path) per cell. When a pack fails, its
+    missing cells are run again one at a time, so one bad cell cannot fail the others; a single cell is
+    retried `retries` times and then gets an error record beside its executed notebook."""
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    if not device:
-        device = _worker_device()
-    cell.record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cell.record.with_name(f".{cell.run_id}.{os.getpid()}.running.ipynb")
-    params = {**cell.params, "results_dir": str(results), "run_id": cell.run_id, "device": device}
-    error = ""
-    for attempt in range(1, retries + 2):
-        try:
-            papermill.execute_notebook(notebook, str(tmp), parameters=params, kernel_name="python3",
-                                       cwd=str(records.repo_root()), progress_bar=False, log_output=False)
-            records.read_record(cell.record)  # the notebook must have written a valid record
-            os.replace(tmp, cell.executed)
-            cell.error.unlink(missing_ok=True)
-            return "done", str(cell.record)
-        except Exception as e:  # kept and reported below; the sweep goes on with other cells
-            error = "".join(traceback.format_exception(e))[-20000:]
+    device = device or _worker_device()
+    if len(cells) > 1:
+        _execute(cells, notebook, results, device)
+        missing = [c for c in cells if not c.done()]
+        return [("done", str(c.record)) for c in cells if c not in missing] + [
+            out for c in missing for out in run_pack([c], notebook, results, device, retries)]
+    cell = cells[0]
+    for attempt in range(retries + 1):
+        error = _execute([cell], notebook, results, device, keep_failed=attempt == retries)
+        if not error:
+            return [("done", str(cell.record))]
     kept = cell.record.with_suffix(".error.ipynb")
-    if tmp.exists():
-        os.replace(tmp, kept)
     records.atomic_write_text(cell.error, json.dumps(
         {"experiment": cell.experiment, "profile": cell.profile, "run_id": cell.run_id, "params": cell.params,
          "attempts": retries + 1, "notebook": str(kept) if kept.exists() else None, "traceback": error,
          "provenance": records.provenance()}, indent=1))
-    return "failed", str(cell.error)
+    return [("failed", str(cell.error))]
+
+
+def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_failed: bool = False) -> str:
+    """One papermill execution for `cells`; each cell whose valid record it wrote gets a copy of the
+    executed notebook. Returns the error ("" when every cell is done); with `keep_failed`, the executed
+    notebook of a failure is kept beside the first missing cell as `.error.ipynb`."""
+    import papermill
+
+    first = cells[0]
+    first.record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = first.record.with_name(f".{first.run_id}.{os.getpid()}.running.ipynb")
+    params = {**first.params, "results_dir": str(results), "run_id": first.run_id, "device": device}
+    if len(cells) > 1:
+        free = profiles.PACKABLE[first.experiment]
+        params["pack"] = [{**{k: c.params[k] for k in free if k in c.params}, "run_id": c.run_id} for c in cells[1:]]
+    error = ""
+    try:
+        papermill.execute_notebook(notebook, str(tmp), parameters=params, kernel_name="python3",
+                                   cwd=str(records.repo_root()), progress_bar=False, log_output=False)
+    except Exception as e:  # reported by the caller; the sweep goes on with other cells
+        error = "".join(traceback.format_exception(e))[-20000:]
+    finished = [c for c in cells if c.done()]
+    _keep_notebook(tmp, [c.executed for c in finished])
+    for c in finished:
+        c.error.unlink(missing_ok=True)
+    missing = [c for c in cells if c not in finished]
+    if missing:
+        error = error or f"the notebook wrote no valid record of {', '.join(c.run_id for c in missing)}"
+        if keep_failed:
+            _keep_notebook(tmp, [missing[0].record.with_suffix(".error.ipynb")])
+    tmp.unlink(missing_ok=True)
+    return error
+
+
+def _keep_notebook(tmp: Path, targets: list[Path]) -> None:
+    """Copy the executed notebook `tmp` to each target path, each written under a temporary name and
+    renamed, so a target either holds the whole notebook or does not exist."""
+    import shutil
+
+    if not tmp.exists():
+        return
+    for target in targets:
+        part = target.with_name(f".{target.name}.{os.getpid()}.part")
+        shutil.copyfile(tmp, part)
+        os.replace(part, target)
 
 
 def _worker_device() -> str:
@@ -152,7 +206,7 @@ def start_client(workers: int | None = None, scheduler: str | None = None):
 
 def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "results", overrides: dict | None = None,
               workers: int | None = None, scheduler: str | None = None, retries: int = 1, dry_run: bool = False,
-              progress: bool = True, notebook: Path | None = None, log=print) -> Summary:
+              progress: bool = True, notebook: Path | None = None, pack: int = 1, log=print) -> Summary:
     """Run every missing cell of an experiment's profile; see the module docstring."""
     from tqdm.auto import tqdm
 
@@ -164,9 +218,13 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
     cells = plan(experiment, profile, results, overrides, notebook)
     todo = [c for c in cells if not c.done()]
     summary.skipped = [str(c.record) for c in cells if c not in todo]
+    if pack < 1:
+        raise ValueError(f"pack={pack}: pack at least one cell per notebook execution")
+    groups = packs(todo, pack)
     if dry_run:
         for c in cells:
             log(f"{'done' if c not in todo else 'todo'}  {c.run_id}  {json.dumps(c.params)}")
+        log(f"{len(todo)} of {len(cells)} cells to run in {len(groups)} notebook executions")
         return summary
     if not todo:
         return summary
@@ -175,16 +233,17 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
     try:
         from distributed import as_completed
 
-        futures = [client.submit(run_cell, c, str(notebook), str(results), "", retries, threads, pure=False,
-                                 key=f"{experiment}-{profile}-{c.run_id}") for c in todo]
-        bar = tqdm(total=len(futures), desc=f"{experiment}/{profile}", disable=not progress, unit="cell")
+        futures = {client.submit(run_pack, g, str(notebook), str(results), "", retries, threads, pure=False,
+                                 key=f"{experiment}-{profile}-{g[0].run_id}-{len(g)}"): g for g in groups}
+        bar = tqdm(total=len(todo), desc=f"{experiment}/{profile}", disable=not progress, unit="cell")
         for fut in as_completed(futures):
             try:
-                status, path = fut.result()
-            except Exception as e:  # a lost worker: report it as a failure of that cell
-                status, path = "failed", f"{fut.key}: {type(e).__name__}: {e}"
-            (summary.done if status == "done" else summary.failed).append(path)
-            bar.update()
+                outcome = fut.result()
+            except Exception as e:  # a lost worker: report it as a failure of the pack's cells
+                outcome = [("failed", f"{fut.key} ({c.run_id}): {type(e).__name__}: {e}") for c in futures[fut]]
+            for status, path in outcome:
+                (summary.done if status == "done" else summary.failed).append(path)
+            bar.update(len(outcome))
         bar.close()
     finally:
         signal.signal(signal.SIGTERM, previous)

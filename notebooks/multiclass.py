@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -20,7 +22,10 @@
 # (`strategy="exclude"`, the paper's strategy 2) or from all other classes, the clean one included
 # (`strategy="include"`, strategy 1). We then measure test accuracy of the clean class and of the
 # corrupted ones. Run it with papermill, for example
-# `papermill notebooks/multiclass.ipynb out.ipynb -p p 0.9 -p clean_class 3`.
+# `papermill notebooks/multiclass.ipynb out.ipynb -p p 0.9 -p clean_class 3`. A sweep may `pack` several
+# runs that differ only in clean class, strategy and seed into one execution: they share the start-up
+# and the images, are trained together where that was measured faster (`ensemble.fit_many`), and each
+# gets its own record; the figures below show the first run.
 
 # %% tags=["parameters"]
 dataset = ""  # empty: the data set of the profile (paper: mnist, cpu: fashion-mnist, smoke: digits)
@@ -37,6 +42,7 @@ download = True  # let torchvision download a missing data set
 results_dir = "results"  # the record goes to results_dir/multiclass/PROFILE/RUN_ID.json
 device = ""  # empty: CUDA when present, else CPU
 run_id = ""  # empty: a hash of the parameters
+pack = []  # further runs trained in this process, each a dict of clean_class, strategy, seed, run_id (`hetnoise sweep --pack`)
 
 # %%
 import time
@@ -47,7 +53,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hetnoise import data, metrics, models, noise, plots, records, train
+from hetnoise import data, ensemble, metrics, models, noise, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
@@ -55,15 +61,21 @@ dataset = dataset or {"smoke": "digits", "cpu": "fashion-mnist"}.get(profile, "m
 model = model or ("resnet18" if dataset.startswith("cifar") else "lenet5")
 if not 0 <= p <= 1:
     raise ValueError(f"p={p} must lie in [0, 1]")
-if strategy not in ("include", "exclude"):
-    raise ValueError(f"strategy={strategy!r} is unknown; choose 'include' or 'exclude'")
+runs = [dict(clean_class=clean_class, strategy=strategy, seed=seed, run_id=run_id)]
+runs += [{**runs[0], "run_id": "", **extra} for extra in pack]
+for r in runs:
+    if set(r) != {"clean_class", "strategy", "seed", "run_id"}:
+        raise ValueError(f"pack entry {r!r} may only set clean_class, strategy, seed and run_id")
+    if r["strategy"] not in ("include", "exclude"):
+        raise ValueError(f"strategy={r['strategy']!r} is unknown; choose 'include' or 'exclude'")
 recipe = train.recipe(model, profile, epochs=epochs)
 ds = data.load(dataset, data_root or None, download=download)
-if not (isinstance(clean_class, (int, np.integer)) and 0 <= clean_class < ds.num_classes):
-    raise ValueError(f"clean_class={clean_class!r} must be an integer class index in 0..{ds.num_classes - 1}")
+for r in runs:
+    if not (isinstance(r["clean_class"], (int, np.integer)) and 0 <= r["clean_class"] < ds.num_classes):
+        raise ValueError(f"clean_class={r['clean_class']!r} must be an integer class index in 0..{ds.num_classes - 1}")
 dev = train.pick_device(device)
 print(f"{dataset}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {ds.source}")
-print(f"model {model}, {recipe}, device {dev}")
+print(f"model {model}, {recipe}, device {dev}; {len(runs)} run(s) in this process")
 
 # %% [markdown]
 # ## Noisy labels
@@ -73,8 +85,9 @@ print(f"model {model}, {recipe}, device {dev}")
 # %%
 train_idx, val_idx = data.stratified_split(ds.y_train.numpy(), 0.1, split_seed)
 y_true = ds.y_train[train_idx].numpy()
-y_noisy, report = noise.corrupt_classes(y_true, p, clean=[clean_class], num_classes=ds.num_classes,
-                                        strategy=strategy, seed=seed)
+noisy_labels, reports = zip(*(noise.corrupt_classes(y_true, p, clean=[r["clean_class"]], num_classes=ds.num_classes,
+                                                     strategy=r["strategy"], seed=r["seed"]) for r in runs))
+report = reports[0]
 noise_table = pd.DataFrame({"class": ds.classes, "intended": report.intended_rate,
                             "realised": report.realised_rate, "samples": report.counts})
 noise_table.round(3)
@@ -88,9 +101,11 @@ plt.show()
 # ## Training
 
 # %%
-net = models.build(model, ds.num_classes, ds.x_train.shape[1])
-history = train.fit(net, ds.x_train[train_idx], torch.from_numpy(y_noisy), ds.x_train[val_idx],
-                    ds.y_train[val_idx], recipe, mean=ds.mean, std=ds.std, device=device, seed=seed)
+nets = [models.build(model, ds.num_classes, ds.x_train.shape[1], seed=r["seed"]) for r in runs]
+histories = ensemble.fit_many(nets, ds.x_train[train_idx], [torch.from_numpy(y) for y in noisy_labels],
+                              ds.x_train[val_idx], ds.y_train[val_idx], recipe, mean=ds.mean, std=ds.std,
+                              seeds=[r["seed"] for r in runs], device=device)
+net, history = nets[0], histories[0]
 print(f"{models.count_parameters(net):,} parameters; best validation loss at epoch {history.best_epoch}")
 
 # %%
@@ -106,10 +121,10 @@ plt.show()
 # ## Test accuracy per class
 
 # %%
-pred = train.predict(net, ds.x_test, ds.mean, ds.std).argmax(1).numpy()
-acc = metrics.per_class_accuracy(ds.y_test.numpy(), pred, ds.num_classes)
-corrupted = [c for c in range(ds.num_classes) if c != clean_class]
-clean_acc, corrupted_acc = float(acc[clean_class]), float(np.nanmean(acc[corrupted]))
+preds = [train.predict(m, ds.x_test, ds.mean, ds.std).argmax(1).numpy() for m in nets]
+accs = [metrics.per_class_accuracy(ds.y_test.numpy(), pred, ds.num_classes) for pred in preds]
+scores = [(float(a[r["clean_class"]]), float(np.nanmean(np.delete(a, r["clean_class"])))) for a, r in zip(accs, runs)]
+acc, (clean_acc, corrupted_acc) = accs[0], scores[0]
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.bar(range(ds.num_classes), acc, color=[plots.CLEAN if c == clean_class else plots.CORRUPT
                                           for c in range(ds.num_classes)])
@@ -117,14 +132,23 @@ ax.set(xticks=range(ds.num_classes), xlabel="class", ylabel="test accuracy", yli
        title=f"clean class {clean_class}: {clean_acc:.3f}; corrupted mean: {corrupted_acc:.3f}")
 plt.show()
 
+# %% [markdown]
+# ## Records
+# One record per run. The wall time of a packed execution is shared equally among its runs; the figures
+# above show the run with `pack_index` 0.
+
 # %%
-params = dict(dataset=dataset, p=float(p), clean_class=int(clean_class), strategy=strategy, seed=int(seed),
-              split_seed=int(split_seed), profile=profile, epochs=recipe.epochs, model=model)
-result = dict(clean_acc=clean_acc, corrupted_acc=corrupted_acc, test_acc=float((pred == ds.y_test.numpy()).mean()),
-              per_class_acc=acc.tolist(), noise=report.to_dict(), history=history.to_dict(),
-              best_epoch=history.best_epoch, recipe=asdict(recipe),
-              n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx),
-              n_test=len(ds.x_test), data_source=ds.source, device=str(dev),
-              wall_time_s=time.perf_counter() - t_start)
-record_path = records.save_run(results_dir, "multiclass", params, result, run_id=run_id)
-print(f"record written to {record_path}")
+wall_time_s = (time.perf_counter() - t_start) / len(runs)
+for i, (r, pred, a, (clean_acc, corrupted_acc), rep, hist) in enumerate(zip(runs, preds, accs, scores, reports,
+                                                                         histories)):
+    params = dict(dataset=dataset, p=float(p), clean_class=int(r["clean_class"]), strategy=r["strategy"],
+                  seed=int(r["seed"]), split_seed=int(split_seed), profile=profile, epochs=recipe.epochs, model=model)
+    result = dict(clean_acc=clean_acc, corrupted_acc=corrupted_acc,
+                  test_acc=float((pred == ds.y_test.numpy()).mean()), per_class_acc=a.tolist(),
+                  noise=rep.to_dict(), history=hist.to_dict(), best_epoch=hist.best_epoch, recipe=asdict(recipe),
+                  n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx),
+                  n_test=len(ds.x_test), data_source=ds.source, device=str(dev), wall_time_s=wall_time_s,
+                  pack_size=len(runs), pack_index=i)
+    path = records.save_run(results_dir, "multiclass", params, result, run_id=r["run_id"])
+    print(f"clean class {r['clean_class']}, {r['strategy']}, seed {r['seed']}: clean {clean_acc:.3f}, "
+          f"corrupted {corrupted_acc:.3f} → {path}")

@@ -1,4 +1,5 @@
 """Shared fixtures: one small set of real smoke runs that the notebook and book tests read."""
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ def papermill(notebook: str, out: Path, cwd: Path = ROOT, **params) -> subproces
     """Run a notebook through the papermill command line, as a user would."""
     args = [str(BIN / "papermill"), str(ROOT / "notebooks" / notebook), str(out), "--no-progress-bar"]
     for k, v in params.items():
-        args += ["-p", k, str(v)]
+        args += ["-y", f"{k}: {json.dumps(v)}"] if isinstance(v, (list, dict)) else ["-p", k, str(v)]
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
@@ -26,7 +27,7 @@ def smoke_results(tmp_path_factory) -> Path:
         return Path(os.environ["HETNOISE_TEST_RESULTS"])
     results = tmp_path_factory.mktemp("results")
     cmd = [str(BIN / "hetnoise"), "sweep", "all", "--profile", "smoke", "--results", str(results),
-           "--set", "epochs=2", "--workers", "2"]
+           "--set", "epochs=2", "--workers", "2", "--pack", "4"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -45,6 +45,34 @@ def test_multiclass_readme_command_writes_a_record(tmp_path):
     assert res["clean_acc"] > res["corrupted_acc"]  # p = 0.9 on nine classes: the clean one stands out
 
 
+def test_multiclass_pack_gives_each_run_its_own_record_as_if_alone(tmp_path):
+    """Three runs in one execution (`pack`): each record has the run identity and, on the CPU where runs
+    are trained one at a time, exactly the numbers of the same run made alone."""
+    from hetnoise import records
+
+    pack = [{"clean_class": 7, "strategy": "include", "seed": 1}, {"clean_class": 3, "strategy": "exclude", "seed": 0}]
+    (tmp_path / "packed").mkdir()
+    proc = papermill("multiclass.ipynb", tmp_path / "packed.ipynb", cwd=tmp_path / "packed", p=0.6, profile="smoke",
+                     epochs=1, pack=pack)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    packed = {r["run_id"]: r for r in records.load_records(tmp_path / "packed" / "results")[0]}
+    assert len(packed) == 3 and {r["result"]["pack_size"] for r in packed.values()} == {3}
+    (tmp_path / "alone").mkdir()
+    proc = papermill("multiclass.ipynb", tmp_path / "alone.ipynb", cwd=tmp_path / "alone", p=0.6, profile="smoke",
+                     epochs=1, clean_class=7, strategy="include", seed=1)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (alone,) = records.load_records(tmp_path / "alone" / "results")[0]
+    twin = packed[alone["run_id"]]
+    assert twin["params"] == alone["params"]
+    for key in ("per_class_acc", "clean_acc", "corrupted_acc", "best_epoch", "noise"):
+        assert twin["result"][key] == alone["result"][key], key
+    assert [e["val_loss"] for e in twin["result"]["history"]["epochs"]] == \
+        [e["val_loss"] for e in alone["result"]["history"]["epochs"]]
+    bad = papermill("multiclass.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, profile="smoke",
+                    pack=[{"clean_class": 1, "lr": 0.1}])
+    assert bad.returncode != 0 and "may only set clean_class, strategy, seed and run_id" in bad.stderr
+
+
 def test_multiclass_rejects_bad_parameters_clearly(tmp_path):
     proc = papermill("multiclass.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, p=1.5, profile="smoke")
     assert proc.returncode != 0 and "p=1.5 must lie in [0, 1]" in proc.stderr

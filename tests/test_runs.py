@@ -35,6 +35,11 @@ def test_representative_run_and_its_html(tmp_path):
     chosen = runs.representative(recs, "multiclass")
     assert chosen["params"]["p"] == 0.6  # the largest p not above 0.9 among runs with a notebook
     assert runs.representative(recs, "mtl") is None
+    for clean in range(1, 10):  # runs packed behind the p = 0.6 run: its notebook shows that first one
+        params = {**chosen["params"], "clean_class": clean}
+        path = records.save_run(tmp_path, "multiclass", params, {"clean_acc": 0.9, "pack_index": clean})
+        path.with_suffix(".ipynb").write_text(paths[1].with_suffix(".ipynb").read_text())
+    assert runs.representative(records.load_records(tmp_path)[0], "multiclass")["run_id"] == chosen["run_id"]
     html = runs.notebook_html(runs.notebook_of(chosen))
     assert "<h1" in html and "a run" in html and "<html" not in html  # a fragment, for a page
 

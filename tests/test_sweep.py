@@ -36,11 +36,25 @@ def test_cli_rejects_bad_input_clearly(tmp_path, capsys):
     assert "hetnoise:" in capsys.readouterr().err
 
 
+def test_packs_hold_only_cells_one_execution_can_train():
+    cells = sweep.plan("multiclass", "smoke", "/r", {"seed": [0, 1]}, profiles.notebook("multiclass"))
+    groups = sweep.packs(cells, 3)
+    assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in cells)
+    assert max(map(len, groups)) == 3 and len(groups) == 4 * 3  # per p: 8 cells in packs of 3, 3, 2
+    for g in groups:
+        shared = [{k: v for k, v in c.params.items() if k not in profiles.PACKABLE["multiclass"]} for c in g]
+        assert all(s == shared[0] for s in shared)
+    assert all(len(g) == 1 for g in sweep.packs(cells, 1))
+    mtl = sweep.plan("mtl", "smoke", "/r", notebook=profiles.notebook("mtl"))
+    assert all(len(g) == 1 for g in sweep.packs(mtl, 8))  # not packable: one execution per cell
+
+
 def test_two_worker_sweep_with_a_failing_cell(tmp_path):
-    """Four cells on a LocalCluster of two workers, one of them failing: the rest finish, it is named."""
+    """Four cells in two packs on a LocalCluster of two workers, one cell of each pack failing: each
+    failed pack is run again cell by cell, so the good cells finish and the bad ones are named."""
     proc = hetnoise("sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path), "--workers", "2",
                     "--p", "0", "1", "--set", "clean_class=[0, 12]", "--set", "epochs=1", "--set", "strategy=exclude",
-                    "--retries", "0", "--no-progress")
+                    "--retries", "0", "--no-progress", "--pack", "2")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "2 done, 0 skipped, 2 failed" in proc.stdout
     errors = sorted((tmp_path / "multiclass" / "smoke").glob("*.error.json"))
