@@ -20,6 +20,8 @@ from pathlib import Path
 SCHEMA = 1
 # Parameters that say where or how a run executes, not what it computes: excluded from its identity.
 NOT_IDENTITY = {"results_dir", "device", "run_id", "data_root", "coco_root", "download", "save_scores"}
+# Environment variables that change how fast or on what a run executes, kept in its provenance.
+ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "CUDA_VISIBLE_DEVICES")
 REQUIRED = {"schema": int, "experiment": str, "profile": str, "run_id": str, "params": dict, "result": dict,
             "provenance": dict, "complete": bool}
 
@@ -122,12 +124,13 @@ def provenance() -> dict:
     try:
         import torch
 
-        cuda = torch.cuda.is_available()
+        cuda, threads = torch.cuda.is_available(), torch.get_num_threads()
     except Exception:
-        cuda = False
+        cuda, threads = False, None
     return {
         "hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version(),
-        "device_name": device_name(), "cuda_available": cuda, "cpu_count": os.cpu_count(),
+        "device_name": device_name(), "cuda_available": cuda, "cpu_count": os.cpu_count(), "torch_threads": threads,
+        "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
         "versions": {m: _version(m) for m in ("hetnoise", "torch", "torchvision", "numpy", "papermill",
                                               "scikit-learn")},
         "git_revision": git_revision(), "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),

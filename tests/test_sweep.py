@@ -1,5 +1,6 @@
 """Sweeps on a real Dask cluster with the real notebook: resumable, failures isolated, clear errors."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -112,3 +113,13 @@ def test_plan_marks_only_valid_records_done(tmp_path):
     cells[0].record.parent.mkdir(parents=True)
     cells[0].record.write_text("{")
     assert not cells[0].done()
+
+
+def test_sweep_kernels_get_their_share_of_threads_and_the_default_allocator(smoke_results):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ (torch's CPU training then runs ~3× slower) and one thread
+    per worker; the notebooks' kernels get neither: the records' provenance shows what they ran with."""
+    recs, _ = records.load_records(smoke_results)
+    threads = max(1, (os.cpu_count() or 1) // 2)  # the fixture's sweep has two workers
+    assert recs and all("MALLOC_TRIM_THRESHOLD_" not in r["provenance"]["environment"] for r in recs)
+    assert {r["provenance"]["environment"]["OMP_NUM_THREADS"] for r in recs} == {str(threads)}
+    assert {r["provenance"]["torch_threads"] for r in recs} == {threads}
