@@ -1,7 +1,7 @@
 """Run a profile's grid through papermill on Dask: one task per cell, resumable, nothing lost.
 
-Each cell's notebook writes its record atomically; the executed notebook is renamed beside it only
-when complete. A cell whose record exists is skipped, so a killed sweep redoes only what is missing.
+Each cell's notebook writes its record atomically; the executed notebook is then copied beside it
+under a temporary name and renamed. A cell whose record exists is skipped, so a killed sweep redoes only what is missing.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
 others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
 `profiles.PACKABLE` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
