@@ -3,6 +3,8 @@
 multi-task study), and a multi-head wrapper."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -100,10 +102,18 @@ def build(name: str, num_classes: int, in_channels: int, seed: int | None = None
     alone (not on what the process drew before), and the global random state is left as it was."""
     if name not in ("lenet5", "resnet18"):
         raise ValueError(f"model={name!r} is unknown; choose 'lenet5' or 'resnet18'")
+    with seeded(seed):
+        return LeNet5(num_classes, in_channels) if name == "lenet5" else resnet18(num_classes, in_channels=in_channels)
+
+
+@contextmanager
+def seeded(seed: int | None):
+    """Draw from torch's generator seeded with `seed` inside the block, then restore the global stream;
+    with None, draw from the global stream as usual."""
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
-        return LeNet5(num_classes, in_channels) if name == "lenet5" else resnet18(num_classes, in_channels=in_channels)
+        yield
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from hetnoise import data, train
+from hetnoise import data, models, train
 from hetnoise.models import MultiHead, ResNet18Features
 
 
@@ -72,9 +72,7 @@ def build_model(head_sizes: list[int], width: float, activation: str, in_channel
                 seed: int | None = None) -> MultiHead:
     """The shared ResNet18 backbone (width × the standard channels) with one linear head per task; with
     `seed`, initial weights that depend on the seed alone."""
-    with torch.random.fork_rng(devices=[], enabled=seed is not None):
-        if seed is not None:
-            torch.manual_seed(seed)
+    with models.seeded(seed):
         return MultiHead(ResNet18Features(width, activation, in_channels), head_sizes)
 
 
