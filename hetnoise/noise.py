@@ -14,6 +14,7 @@ Every function returns a new array and a report dataclass; inputs are never modi
 from __future__ import annotations
 
 import math
+import numbers
 import warnings as _warnings
 from dataclasses import dataclass, field
 
@@ -126,11 +127,14 @@ def _rng(seed) -> np.random.Generator:
 
 
 def _check_rate(name: str, p) -> float:
-    """A probability as float; ValueError for NaN or a value outside [0, 1]."""
-    try:
-        value = float(p)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={p!r} must be a number in [0, 1]") from None
+    """A probability as float; ValueError naming `name` for a bool, a string, NaN or a value outside [0, 1].
+
+    Python and numpy reals (ints 0 and 1 included) pass; True is refused, not silently read as p = 1."""
+    if isinstance(p, np.ndarray) and p.ndim == 0:
+        p = p.item()
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise ValueError(f"{name}={p!r} must be a number in [0, 1], not a {type(p).__name__}")
+    value = float(p)
     if not 0 <= value <= 1:  # also catches NaN
         raise ValueError(f"{name}={p!r} must lie in [0, 1]")
     return value
@@ -208,7 +212,8 @@ def _class_rates(p, num_classes: int, clean: np.ndarray) -> np.ndarray:
         return rates
     if np.ndim(p) != 1 or len(p) != num_classes:
         raise ValueError(f"p must be a float or a vector of length num_classes={num_classes}; got shape {np.shape(p)}")
-    vec = np.array([_check_rate(f"p[{c}]", rate) for c, rate in enumerate(np.asarray(p).tolist())])
+    items = p.tolist() if isinstance(p, np.ndarray) else list(p)  # not np.asarray: it would turn True into 1.0
+    vec = np.array([_check_rate(f"p[{c}]", rate) for c, rate in enumerate(items)])
     nonzero = [int(c) for c in clean if vec[c] != 0]
     if nonzero:
         raise ValueError(f"p gives non-zero rates to clean classes {nonzero}; set them to 0 or drop them from clean")
@@ -472,36 +477,41 @@ def _multilabel_report(B, new_B, mode, p, group, n_selected, n_stuck) -> MultiLa
 
 
 # ------------------------------------------------------------------------------------- regression noise
-def _check_bound(name: str, value) -> float:
-    """A bound as float; ValueError for NaN or a non-number (infinite bounds are allowed)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} must be a number") from None
-    if math.isnan(x):
-        raise ValueError(f"{name}={value!r} must not be NaN")
+def _check_finite(name: str, value) -> float:
+    """A real number as float; ValueError naming `name` for a bool, a string, NaN or an infinity."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name}={value!r} must be a number, not a {type(value).__name__}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name}={value!r} must be a finite number")
     return x
 
 
 def corrupt_regression(y, low, high, sigma, seed=0):
     """Add N(0, sigma^2) noise, truncated to stay in [low, high], to targets inside [low, high] (§6).
 
-    Targets outside the range (and NaN targets) are untouched. Truncation makes the noise pull values
-    towards the centre of the range. Returns (new float64 array, RegressionNoiseReport).
+    Targets outside the range are untouched. Truncation makes the noise pull values towards the centre of
+    the range. Targets, bounds and sigma must be finite and low < high (ValueError otherwise). Returns (new
+    float64 array, RegressionNoiseReport).
     """
     t = np.asarray(y)
     if t.dtype.kind not in "iuf":
         raise ValueError(f"y must hold numbers, got dtype {t.dtype}")
     t = t.astype(np.float64)
-    low, high = _check_bound("low", low), _check_bound("high", high)
-    if low > high:
-        raise ValueError(f"low={low} must not exceed high={high}")
-    sigma = _check_bound("sigma", sigma)
-    if not 0 <= sigma < math.inf:
+    bad = np.flatnonzero(~np.isfinite(t))
+    if bad.size:
+        raise ValueError(f"y must hold finite numbers; found {t.flat[bad[0]]} at flat index {bad[0]}")
+    low, high = _check_finite("low", low), _check_finite("high", high)
+    if not low < high:
+        raise ValueError(f"low={low} must be < high={high}")
+    sigma = _check_finite("sigma", sigma)
+    if sigma < 0:
         raise ValueError(f"sigma={sigma} must be finite and >= 0")
     rng = _rng(seed)
     in_range = (t >= low) & (t <= high)
-    changed = in_range & (sigma > 0) & (high > low)
+    changed = in_range & (sigma > 0)
     noisy = t.copy()
     if changed.any():
         noisy[changed] = _truncated_normal(t[changed], sigma, low, high, rng)

@@ -51,3 +51,9 @@ def make_coco_fixture(root, n_train: int = 60, n_val: int = 20, seed: int = 0) -
     rng = np.random.default_rng(seed)
     return {"train": _split(root, "train", n_train, rng, 1000, corrupt=True),
             "val": _split(root, "val", n_val, rng, 5000, corrupt=False)}
+
+
+def tree(folder) -> set:
+    """Every file and folder below `folder` (relative paths), to show that a call wrote nothing there."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()

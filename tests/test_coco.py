@@ -8,8 +8,16 @@ import warnings
 import numpy as np
 import pytest
 
-from cocofixture import IDS, make_coco_fixture
+from cocofixture import IDS, make_coco_fixture, tree
 from hetnoise import cli, coco
+
+
+@pytest.fixture(autouse=True)
+def data_root(tmp_path, monkeypatch):
+    """A private data root, where the mini-coco cache goes by default, and no HETNOISE_COCO."""
+    monkeypatch.setenv("HETNOISE_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("HETNOISE_COCO", raising=False)
+    return tmp_path / "data"
 
 
 @pytest.fixture
@@ -67,10 +75,10 @@ def test_cache_is_reused_and_rebuilt_when_its_inputs_change(coco_root, monkeypat
     def refuse(*a, **k):
         raise AssertionError("images decoded again although the cache is valid")
 
-    monkeypatch.setattr(Image, "open", refuse)
-    assert coco.build_mini_coco(coco_root, fraction=0.5, draws=2, size=16) == first
+    with monkeypatch.context() as m:
+        m.setattr(Image, "open", refuse)
+        assert coco.build_mini_coco(coco_root, fraction=0.5, draws=2, size=16) == first
     assert first.stat().st_mtime_ns == stamp
-    monkeypatch.undo()
     for change in ({"fraction": 0.4}, {"seed": 5}, {"size": 24}):
         args = {"fraction": 0.5, "draws": 2, "size": 16, **change}
         with _quiet():
@@ -103,17 +111,26 @@ def test_minitrain_json_takes_its_image_ids(coco_root, tmp_path):
         coco.build_mini_coco(coco_root, minitrain_json=tmp_path / "nope.json")
 
 
-def test_load_mini_coco_and_missing_files(coco_root, tmp_path, monkeypatch):
+def test_load_mini_coco_and_missing_files(coco_root, data_root, monkeypatch):
+    before = tree(coco_root)
+    with pytest.raises(FileNotFoundError, match="hetnoise data mini-coco --coco-root /path/to/coco.*HETNOISE_COCO"):
+        coco.load_multilabel("mini-coco")
     with _quiet():
         ds = coco.load_multilabel("mini-coco", coco_root, size=16)
     assert ds.x_train.shape[1:] == (3, 16, 16) and ds.y_train.shape[1] == 80 and len(ds.x_test) == 20
     assert len(ds.label_names) == 80 and len(ds.mean) == 3
+    assert tree(coco_root) == before and (data_root / "mini-coco" / "minitrain-16.npz").is_file()
+    cached = coco.load_multilabel("mini-coco", size=16)  # no COCO folder needed once the cache exists
+    assert cached.source == ds.source and cached.x_train.equal(ds.x_train)
+    monkeypatch.setenv("HETNOISE_COCO", str(coco_root))
+    assert coco.load_multilabel("mini-coco", size=16).source == ds.source
+    monkeypatch.setenv("HETNOISE_COCO", str(coco_root.parent / "elsewhere"))
+    with pytest.raises(FileNotFoundError, match="annotations.*HETNOISE_COCO"):
+        coco.load_multilabel("mini-coco", size=16)
+    monkeypatch.delenv("HETNOISE_COCO")
     shutil.rmtree(coco_root / "val2017")
     with pytest.raises(FileNotFoundError, match="val2017/.*unzip"):
         coco.build_mini_coco(coco_root)
-    monkeypatch.delenv("HETNOISE_COCO", raising=False)
-    with pytest.raises(FileNotFoundError, match="HETNOISE_COCO"):
-        coco.load_multilabel("mini-coco")
     with pytest.raises(ValueError, match="unknown"):
         coco.load_multilabel("imagenet")
 
