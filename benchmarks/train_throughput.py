@@ -33,7 +33,9 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
-from hetnoise import ensemble, models, records, train
+from dataclasses import replace
+
+from hetnoise import ensemble, models, records, settings, train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train_throughput.json"
 SETUPS = {"lenet5": {"size": 28, "channels": 1, "batch_size": 128},
@@ -141,7 +143,7 @@ def throughput(name: str, dev: torch.device, steps: int, rounds: int, batch_size
     """Images/s of the reference and hetnoise paths for one model, measured alternately."""
     setup = SETUPS[name]
     bs = batch_size or setup["batch_size"]
-    r = train.recipe(name, "paper", batch_size=bs)
+    r = replace(settings.PROFILES["multiclass"]["paper"].recipes[name], batch_size=bs)
     x, y = synthetic(steps * bs, setup["channels"], setup["size"])
     mean, std = (0.5,) * setup["channels"], (0.25,) * setup["channels"]
     ref_net = build(name, setup["channels"]).to(dev)
@@ -178,7 +180,7 @@ def k_at_once(k: int, n: int, dev: torch.device, rounds: int) -> dict:
     x, _ = synthetic(n + 256, 1, 28)
     g = torch.Generator().manual_seed(1)
     ys = [torch.randint(0, 10, (n,), generator=g) for _ in range(k)]
-    r = train.recipe("lenet5", "paper", epochs=1)
+    r = replace(settings.PROFILES["multiclass"]["paper"].recipes["lenet5"], epochs=1)
     inits = [build("lenet5", 1, seed) for seed in range(k)]
 
     def run(batched):

@@ -20,9 +20,6 @@ def parse_value(text: str):
 def overrides_from(args) -> dict:
     out = {}
     if args.p is not None:
-        for p in args.p:
-            if not 0 <= p <= 1:
-                raise ValueError(f"--p {p}: a corruption probability must lie in [0, 1]")
         out["p"] = args.p
     if args.seeds is not None:
         out["seed"] = args.seeds
@@ -35,24 +32,40 @@ def overrides_from(args) -> dict:
     return out
 
 
+def check_counts(args) -> None:
+    """The numbers that size a sweep, checked before anything starts."""
+    for name, value, low in (("--workers", args.workers, 1), ("--pack", args.pack, 1), ("--retries", args.retries, 0)):
+        if value is not None and value < low:
+            raise ValueError(f"{name} {value}: must be an integer ≥ {low}")
+
+
 def cmd_sweep(args) -> int:
     from hetnoise import sweep
 
+    check_counts(args)
     experiments = profiles.available() if args.experiment == "all" else [args.experiment]
     for e in experiments:
         profiles.check(e)
+    chosen = [e for e in experiments if args.profile in profiles.profiles(e)]
+    if not chosen:
+        known = sorted({p for e in experiments for p in profiles.profiles(e)})
+        raise ValueError(f"--profile {args.profile!r} is unknown; choose one of {known}")
+    if args.experiment != "all":
+        profiles.check(args.experiment, args.profile)
     overrides, total = overrides_from(args), sweep.Summary()
+    for e in chosen:  # the whole grid of every study is resolved and validated before any work starts
+        sweep.plan(e, args.profile, args.results, overrides)
     for e in experiments:
-        if args.experiment == "all" and args.profile not in profiles.profiles(e):
+        if e not in chosen:
             print(f"{e}: no profile {args.profile!r}, skipped")
             continue
         summary = sweep.run_sweep(e, args.profile, args.results, overrides, workers=args.workers,
                                   scheduler=args.scheduler, retries=args.retries, dry_run=args.dry_run,
-                                  progress=not args.no_progress, pack=args.pack)
+                                  progress=not args.no_progress, pack=args.pack, batched=args.batched)
         if not args.dry_run:
             print(f"{e}/{args.profile}: {summary.text()}")
         total.merge(summary)
-    if len(experiments) > 1 and not args.dry_run:
+    if len(chosen) > 1 and not args.dry_run:
         print(f"all: {total.text()}")
     return 1 if total.failed else 0
 
@@ -63,19 +76,22 @@ def cmd_status(args) -> int:
     results = Path(args.results)
     recs, problems = records.load_records(results)
     print(f"{results}: {len(recs)} complete records")
+    failures = sweep.failed_cells(results)
     for e in profiles.EXPERIMENTS:
         for prof in profiles.profiles(e):
-            cells = sweep.plan(e, prof, results, notebook=profiles.notebook(e))
+            cells = sweep.plan(e, prof, results)
             done = sum(c.done() for c in cells)
-            failed = sum(c.error.exists() and not c.done() for c in cells)
+            failed = sum(c.error in failures for c in cells)
             others = len([r for r in recs if r["experiment"] == e and r["profile"] == prof]) - done
             if done or failed or others:
-                extra = f", {others} from other grids or notebook versions" if others else ""
+                extra = f", {others} from other grids or protocol versions" if others else ""
                 print(f"  {e}/{prof}: {done}/{len(cells)} complete, {failed} failed, "
                       f"{len(cells) - done - failed} missing{extra}")
+    for path in failures:
+        print(f"  failed: {path}: {sweep.first_error_line(path)}")
     for p in problems:
         print(f"  problem: {p}")
-    return 1 if problems else 0
+    return 1 if problems or failures else 0
 
 
 def cmd_mini_coco(args) -> int:
@@ -100,6 +116,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="local workers (default: one per GPU, else 1)")
     s.add_argument("--scheduler", help="address of an existing Dask scheduler to submit to")
     s.add_argument("--retries", type=int, default=1, help="extra attempts for a failing cell (default 1)")
+    s.add_argument("--batched", action="store_true",
+                   help="train a pack's LeNet-5s at once (stacked) instead of one after another; recorded in each record")
     s.add_argument("--pack", type=int, default=1, metavar="K",
                    help="train up to K multi-class cells that differ only in clean class, strategy and seed in "
                         "one notebook execution (default 1: one execution per cell)")
@@ -113,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     dsub = d.add_subparsers(dest="dataset", required=True)
     mc = dsub.add_parser("mini-coco", help="draw mini MS-COCO from a COCO 2017 folder and cache it at 128×128")
     mc.add_argument("--coco-root", required=True, help="folder with annotations/, train2017/, val2017/")
-    mc.add_argument("--out", help="cache folder (default COCO_ROOT/hetnoise-cache)")
+    mc.add_argument("--out", help="cache folder (default $HETNOISE_DATA/mini-coco, i.e. ~/.cache/hetnoise/mini-coco)")
     mc.add_argument("--minitrain-json", help="an existing COCO minitrain annotation file to take the images from")
     mc.add_argument("--fraction", type=float, default=0.2)
     mc.add_argument("--draws", type=int, default=10)

@@ -32,3 +32,16 @@ def mean_ap(ap, labels=None) -> float:
     ap = np.asarray(ap, dtype=float)
     sel = ap if labels is None else ap[np.asarray(list(labels), dtype=int)]
     return float(np.nanmean(sel)) if np.isfinite(sel).any() else float("nan")
+
+
+def f1_at(y_true, scores, threshold: float = 0.5) -> np.ndarray:
+    """Per-label F1 of the predictions `scores ≥ threshold`; NaN for a label never predicted nor present."""
+    y_true, pred = np.asarray(y_true) == 1, np.asarray(scores) >= threshold
+    tp, fp, fn = (pred & y_true).sum(0), (pred & ~y_true).sum(0), (~pred & y_true).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+
+
+def exact_match(y_true, scores, threshold: float = 0.5) -> float:
+    """Share of samples whose every label is predicted right at `threshold`."""
+    return float(((np.asarray(scores) >= threshold) == (np.asarray(y_true) == 1)).all(1).mean())

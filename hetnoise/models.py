@@ -13,20 +13,44 @@ STEMS = ("cifar", "imagenet")
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 with ReLU and dropout for 28×28 inputs (paper §4.1)."""
+    """LeNet-5 with ReLU and dropout for 28×28 inputs (paper §4.1). Dropout draws its masks from
+    `generator` when set (`seed_dropout`), or takes them from `masks` (K models trained at once), so that
+    each run has a stream of its own; on the CPU both equal `nn.Dropout` drawing from the same seed."""
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, dropout: float = 0.5):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
-        self.classifier = nn.Sequential(
-            nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(120, 84), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(84, num_classes))
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16 * 5 * 5, 120), nn.Linear(120, 84), nn.Linear(84, num_classes)
+        self.dropout = dropout
+        self.generator: torch.Generator | None = None
 
-    def forward(self, x):
-        return self.classifier(self.features(x))
+    def forward(self, x, masks: tuple[torch.Tensor, torch.Tensor] | None = None):
+        h = self._drop(torch.relu(self.fc1(self.features(x))), 0, masks)
+        h = self._drop(torch.relu(self.fc2(h)), 1, masks)
+        return self.fc3(h)
+
+    def _drop(self, h: torch.Tensor, i: int, masks) -> torch.Tensor:
+        if not self.training or self.dropout == 0:
+            return h
+        return h * (masks[i] if masks is not None else dropout_mask(h.shape, self.dropout, self.generator, h.device))
+
+    def mask_shapes(self, batch_size: int) -> list[tuple[int, int]]:
+        """Shapes of the two dropout masks of one training batch."""
+        return [(batch_size, self.fc1.out_features), (batch_size, self.fc2.out_features)]
+
+
+def dropout_mask(shape, p: float, generator: torch.Generator | None, device) -> torch.Tensor:
+    """Inverted-dropout mask: Bernoulli(1 − p) divided by 1 − p, drawn as `nn.Dropout` draws it on the CPU."""
+    return torch.empty(shape, device=device).bernoulli_(1 - p, generator=generator).div_(1 - p)
+
+
+def seed_dropout(model: nn.Module, seed: int, device) -> None:
+    """Give every LeNet-5 in `model` its own dropout stream, seeded with `seed` on `device`."""
+    for m in model.modules():
+        if isinstance(m, LeNet5):
+            m.generator = torch.Generator(device=device).manual_seed(seed)
 
 
 class BasicBlock(nn.Module):

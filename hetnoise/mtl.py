@@ -14,18 +14,6 @@ from hetnoise import data, models, train
 from hetnoise.models import MultiHead, ResNet18Features
 
 
-# The paper gives the network (2×-wide ResNet18 with Mish) but no optimiser, schedule or epochs for
-# this study: ours are the multi-class ResNet18 recipe with 100 epochs. Weight decay is a notebook
-# parameter (§6: small → the shared model overfits the noisy task; the paper profile runs both).
-RECIPES = {
-    "paper": train.Recipe(epochs=100, batch_size=256, optimizer="sgd", lr=0.1, weight_decay=5e-4,
-                          schedule="cosine", augment=True),
-    "smoke": train.Recipe(epochs=4, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=5e-4),
-}
-WIDTH = {"paper": 2.0, "smoke": 0.25}  # × the standard ResNet18 channels
-DATASET = {"paper": "cifar100", "smoke": "digits"}
-
-
 @dataclass
 class Task:
     """One task: its original class ids and its images, with labels renumbered 0..K-1."""
@@ -76,34 +64,23 @@ def build_model(head_sizes: list[int], width: float, activation: str, in_channel
         return MultiHead(ResNet18Features(width, activation, in_channels), head_sizes)
 
 
-def _batch(x, idx, augment, gen, mean_t, std_t, dev):
-    xb = x[idx]
-    if augment:
-        xb = train.crop_flip(xb, 4, gen)
-    return train._memory_format(train.normalise(xb, mean_t, std_t), dev)
-
-
 def fit_mtl(model: MultiHead, tasks: list[Task], r: train.Recipe, *, mean, std, device="", seed: int = 0,
-            log=print, on_step=None) -> train.History:
+            log=print, on_step=None, label: str = "") -> train.History:
     """Train on every task at once: each step takes one batch of each task in turn, sums the heads'
-    cross-entropies and back-propagates once. Keeps the epoch with the lowest Task1 validation loss.
-    With a single task this is the single-task (STL) baseline."""
+    cross-entropies and back-propagates once; an epoch is one pass over Task1. Keeps the epoch with the
+    lowest Task1 validation loss. With a single task this is the single-task (STL) baseline."""
     dev = train.pick_device(device)
     torch.manual_seed(seed)
-    model.to(dev)
-    if dev.type == "cuda":
-        model.to(memory_format=torch.channels_last)
-        torch.backends.cudnn.benchmark = True
+    train.prepare(model, dev, seed)
     xs = [t.x_train.to(dev) for t in tasks]
     ys = [t.y_train.to(dev) for t in tasks]
-    mean_t, std_t = train._stats(mean, std, dev)
-    steps = max(1, len(xs[0]) // r.batch_size)  # an epoch is one pass over Task1
+    mean_t, std_t = train.channel_stats(mean, std, dev)
+    steps = max(1, len(xs[0]) // r.batch_size)
     opt, sched = train.make_optimizer(model, r, r.epochs * steps)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    hist, best_state, t0 = train.History(), None, time.perf_counter()
-    for epoch in range(1, r.epochs + 1):
+
+    def train_epoch():
         model.train()
-        te = time.perf_counter()
         perms = [torch.randperm(len(x), device=dev, generator=gen) for x in xs]
         totals = torch.zeros(len(tasks), device=dev)
         for step in range(steps):
@@ -113,8 +90,8 @@ def fit_mtl(model: MultiHead, tasks: list[Task], r: train.Recipe, *, mean, std, 
                 idx = perm[start:start + r.batch_size]
                 if on_step is not None:
                     on_step(t, idx)
-                with train._autocast(dev):
-                    logits = model(_batch(x, idx, r.augment, gen, mean_t, std_t, dev), t)
+                with train.autocast(dev):
+                    logits = model(train.batch(x[idx], r.augment, gen, mean_t, std_t, dev), t)
                 losses.append(F.cross_entropy(logits.float(), y[idx]))
             loss = torch.stack(losses).sum()
             opt.zero_grad(set_to_none=True)
@@ -122,21 +99,19 @@ def fit_mtl(model: MultiHead, tasks: list[Task], r: train.Recipe, *, mean, std, 
             opt.step()
             sched.step()
             totals += torch.stack(losses).detach()
-        row = {"epoch": epoch, "seconds": 0.0}
+        return [{f"task{t + 1}_train_loss": v for t, v in enumerate((totals / steps).tolist())}]
+
+    def validate():
+        row = {}
         for t, task in enumerate(tasks):
             logits = train.predict(model, task.x_val, mean, std, task=t)
-            row[f"task{t + 1}_train_loss"] = (totals[t] / steps).item()
             row[f"task{t + 1}_val_loss"] = F.cross_entropy(logits, task.y_val).item()
             row[f"task{t + 1}_val_acc"] = (logits.argmax(1) == task.y_val).float().mean().item()
-        row["seconds"] = time.perf_counter() - te
-        hist.epochs.append(row)
-        if row["task1_val_loss"] < hist.best_val_loss:
-            hist.best_val_loss, hist.best_epoch = row["task1_val_loss"], epoch
-            best_state = copy.deepcopy(model.state_dict())
-        log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    hist.seconds = time.perf_counter() - t0
+        return [row]
+
+    keep, restore = train.best_weights(model)
+    (hist,) = train.fit_epochs(r.epochs, train_epoch, validate, keep, select="task1_val_loss", log=log, label=label)
+    restore()
     return hist
 
 
@@ -146,14 +121,14 @@ def seconds_per_step(model: MultiHead, tasks: list[Task], r: train.Recipe, *, me
     the model, so a notebook can say how long a run will take before it starts."""
     dev = train.pick_device(device)
     probe = copy.deepcopy(model).to(dev).train()
-    mean_t, std_t = train._stats(mean, std, dev)
+    mean_t, std_t = train.channel_stats(mean, std, dev)
     times = []
     for i in range(steps + 1):
         t = time.perf_counter()
         total = 0
         for k, task in enumerate(tasks):
             idx = torch.arange(min(r.batch_size, len(task.x_train)))
-            with train._autocast(dev):
+            with train.autocast(dev):
                 out = probe(train.normalise(task.x_train[idx].to(dev), mean_t, std_t), k)
             total = total + F.cross_entropy(out.float(), task.y_train[idx].to(dev))
         total.backward()

@@ -1,19 +1,6 @@
-"""The multi-label study (paper §3.3, §4.3): the two label groups of each case, and the recipes."""
+"""The multi-label study (paper §3.3, §4.3): the two label groups of each case."""
 from __future__ import annotations
 
-from hetnoise import train
-
-# The paper gives the network (ResNet18, sigmoid outputs, from scratch) but no optimiser, schedule or
-# epochs for this study: ours are the CIFAR ResNet18 recipe at batch 128 for 40 epochs.
-RECIPES = {
-    "paper": train.Recipe(epochs=40, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4,
-                          schedule="cosine", augment=True),
-    "smoke": train.Recipe(epochs=4, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4,
-                          schedule="cosine", augment=False),
-}
-WIDTH = {"paper": 1.0, "smoke": 0.25}  # × the standard ResNet18 channels: the smoke network fits a CPU
-IMAGE_SIZE = {"paper": 128, "smoke": 64}  # side of the square images
-DATASET = {"paper": "mini-coco", "smoke": "digit-mosaics"}
 CASES = (1, 2)
 
 

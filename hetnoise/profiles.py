@@ -1,4 +1,5 @@
-"""The parameter grid of every experiment under every profile: what `hetnoise sweep` runs.
+"""The parameter grid of every experiment under every profile: what `hetnoise sweep` runs. What a
+profile means for a single run (data set, network, recipe) is in `settings`.
 
 A profile is a list of blocks; each block maps a parameter to the list of its values and expands to
 their Cartesian product. Several blocks let a grid hold cells of different shapes (for example the
@@ -9,6 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from hetnoise import settings
 from hetnoise.records import repo_root
 
 PAPER_P = [0.0, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 1.0]  # §4.1
@@ -39,10 +41,6 @@ EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
 }
 
 
-# Parameters that may differ between the runs one notebook execution trains together (`sweep --pack`).
-PACKABLE = {"multiclass": ("clean_class", "strategy", "seed")}
-
-
 def notebook(experiment: str) -> Path:
     """The notebook an experiment runs."""
     return repo_root() / "notebooks" / f"{experiment}.ipynb"
@@ -71,6 +69,13 @@ def cells(experiment: str, profile: str, overrides: dict | None = None) -> list[
     """Every cell of a profile's grid as notebook parameters; `overrides` maps a parameter to a list of
     values (replacing or adding that axis in every block), e.g. {"p": [0, 1], "seed": [0, 1]}."""
     check(experiment, profile)
+    for key, values in (overrides or {}).items():
+        if key not in settings.PARAMS[experiment] or not settings.PARAMS[experiment][key].identity or key == "profile":
+            allowed = [k for k, v in settings.PARAMS[experiment].items() if v.identity and k != "profile"]
+            raise ValueError(f"{experiment}: --set {key}=… is not a parameter a sweep can set; choose from "
+                             f"{', '.join(allowed)}")
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ValueError(f"{experiment}: {key} needs a non-empty list of values, got {values!r}")
     out, seen = [], set()
     for block in EXPERIMENTS[experiment][profile]:
         axes = {**block, **{k: list(v) for k, v in (overrides or {}).items()}}

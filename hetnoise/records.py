@@ -1,8 +1,9 @@
 """Run records: one JSON file per run, written atomically, with the run's identity and provenance.
 
-A record lives at `<results>/<experiment>/<profile>/<run_id>.json`; its `run_id` is a stable hash of
-the experiment, the parameters that define the run and the notebook's source, so the same cell gives
-the same file name on any machine and a changed notebook gives new runs.
+A record lives at `<results>/<experiment>/<profile>/<run_id>.json`. Its `params` are the run's canonical
+identity parameters (`settings.resolve`), and its `run_id` is `settings.run_id` of them under the study's
+protocol version, which the record keeps: any record's id can be recomputed from the record alone. The
+git revision and notebook hash are provenance, not identity.
 """
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA = 1
-# Parameters that say where or how a run executes, not what it computes: excluded from its identity.
-NOT_IDENTITY = {"results_dir", "device", "run_id", "data_root", "coco_root", "download", "save_scores"}
+SCHEMA = 2
 # Environment variables that change how fast or on what a run executes, kept in its provenance.
 ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "CUDA_VISIBLE_DEVICES")
-REQUIRED = {"schema": int, "experiment": str, "profile": str, "run_id": str, "params": dict, "result": dict,
-            "provenance": dict, "complete": bool}
+REQUIRED = {"schema": int, "experiment": str, "protocol": int, "profile": str, "run_id": str, "params": dict,
+            "result": dict, "provenance": dict, "complete": bool}
+# The result fields the book reads, per study: (type, lowest, highest); None bounds are open.
+RESULT_FIELDS = {
+    "multiclass": {"clean_acc": (float, 0, 1), "corrupted_acc": (float, 0, 1), "test_acc": (float, 0, 1),
+                   "per_class_acc": (list, None, None), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
+    "mtl": {"task1_acc": (float, 0, 1), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
+    "multilabel": {"map_clean": (float, 0, 1), "map_corrupted": (float, 0, 1), "map_overall": (float, 0, 1),
+                   "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
+}
 
 
 def repo_root() -> Path:
@@ -53,25 +60,10 @@ def _canonical(value):
     raise TypeError(f"cannot store {type(value).__name__} {value!r} in a record")
 
 
-def notebook_source(experiment: str) -> str | None:
-    """The `.py` source of an experiment's notebook, or None outside a source checkout."""
+def notebook_digest(experiment: str) -> str | None:
+    """sha256 of an experiment's notebook source (provenance), or None outside a source checkout."""
     path = repo_root() / "notebooks" / f"{experiment}.py"
-    return path.read_text() if path.is_file() else None
-
-
-def run_id(experiment: str, params: dict, notebook: str | None = None) -> str:
-    """Stable 16-hex identity of a run: experiment, defining parameters and notebook source."""
-    ident = {k: v for k, v in _canonical(params).items() if k not in NOT_IDENTITY}
-    ident = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) and k == "p" else v)
-             for k, v in ident.items()}
-    source = notebook if notebook is not None else notebook_source(experiment)
-    blob = json.dumps({"experiment": experiment, "params": ident,
-                       "notebook": hashlib.sha256(source.encode()).hexdigest() if source else None},
-                      sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-identity = run_id  # the same function, for code where a `run_id` argument shadows the name
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def record_path(results: str | os.PathLike, experiment: str, profile: str, rid: str) -> Path:
@@ -119,8 +111,9 @@ def device_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance() -> dict:
-    """Where and with what a run was made: host, hardware, library versions, git revision, time."""
+def provenance(experiment: str | None = None) -> dict:
+    """Where and with what a run was made: host, hardware, library versions, git revision, notebook
+    digest, time."""
     try:
         import torch
 
@@ -133,33 +126,54 @@ def provenance() -> dict:
         "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
         "versions": {m: _version(m) for m in ("hetnoise", "torch", "torchvision", "numpy", "papermill",
                                               "scikit-learn")},
-        "git_revision": git_revision(), "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_revision": git_revision(), "notebook_sha256": notebook_digest(experiment) if experiment else None,
+        "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that it either holds all of `text` or does not exist: temp file, fsync, rename."""
+def _atomic_write(path: Path, write) -> None:
+    """Write a file so that it either holds all its content or does not exist: temp file, fsync, rename;
+    readable by all like any file the user writes (mode 0644 under the usual umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def save_run(results: str | os.PathLike, experiment: str, params: dict, result: dict, run_id: str = "") -> Path:
-    """Validate and write a run's record; return its path."""
-    if "profile" not in params:
-        raise ValueError("params must include 'profile'")
-    rid = run_id or identity(experiment, params)
-    record = {"schema": SCHEMA, "experiment": experiment, "profile": str(params["profile"]), "run_id": rid,
-              "params": _canonical(params), "result": _canonical(result), "provenance": provenance(),
-              "complete": True}
+def atomic_write_text(path: Path, text: str) -> None:
+    """`text` to `path`, atomically."""
+    _atomic_write(Path(path), lambda f: f.write(text.encode()))
+
+
+def save_arrays(path: Path, **arrays) -> Path:
+    """Compressed numpy arrays to `path` (.npz), atomically."""
+    import numpy as np
+
+    _atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
+    return Path(path)
+
+
+def save_run(results: str | os.PathLike, experiment: str, params: dict, result: dict) -> Path:
+    """Validate and write a run's record from its resolved parameters (`settings.resolve`); return its path."""
+    from hetnoise import settings
+
+    ident = settings.identity(experiment, _canonical(params))
+    rid = settings.run_id(experiment, ident)
+    if params.get("run_id") and params["run_id"] != rid:
+        raise ValueError(f"run_id {params['run_id']!r} does not match the parameters of this run ({rid})")
+    record = {"schema": SCHEMA, "experiment": experiment, "protocol": settings.PROTOCOL[experiment],
+              "profile": str(params["profile"]), "run_id": rid, "params": ident, "result": _canonical(result),
+              "provenance": provenance(experiment), "complete": True}
     problem = validate(record)
     if problem:
         raise ValueError(f"record of {experiment}/{rid} is invalid: {problem}")
@@ -168,21 +182,41 @@ def save_run(results: str | os.PathLike, experiment: str, params: dict, result: 
     return path
 
 
-def validate(record) -> str | None:
-    """What is wrong with a record, or None when it is a complete record of the current schema."""
+def validate(record, path: Path | None = None) -> str | None:
+    """What is wrong with a record (structure, identity, the result fields the book reads, its place in
+    the results folder), or None when it is a complete record of the current schema."""
+    from hetnoise import settings
+
     if not isinstance(record, dict):
         return "not a JSON object"
+    if record.get("schema") != SCHEMA:
+        return f"schema {record.get('schema')!r} is not {SCHEMA} (written by another version of hetnoise)"
     for key, typ in REQUIRED.items():
         if key not in record:
             return f"missing key {key!r}"
-        if not isinstance(record[key], typ):
+        if not isinstance(record[key], typ) or isinstance(record[key], bool) and typ is not bool:
             return f"{key!r} should be {typ.__name__}, found {type(record[key]).__name__}"
-    if record["schema"] != SCHEMA:
-        return f"schema {record['schema']} is not {SCHEMA}"
     if record["complete"] is not True:
         return "run not marked complete"
+    study = record["experiment"]
+    if study not in settings.PROTOCOL:
+        return f"experiment {study!r} is unknown"
     if record["params"].get("profile") != record["profile"]:
         return "params.profile differs from profile"
+    if record["run_id"] != settings.run_id(study, record["params"], record["protocol"]):
+        return f"run_id {record['run_id']} is not the id of its params"
+    for name, (typ, low, high) in RESULT_FIELDS[study].items():
+        value = record["result"].get(name)
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if typ is float else
+              isinstance(value, typ) and not isinstance(value, bool))
+        if not ok or (low is not None and value < low) or (high is not None and value > high):
+            return f"result.{name} = {value!r} is not {typ.__name__} in [{low}, {high}]"
+    if path is not None:
+        path = Path(path)
+        if path.stem != record["run_id"]:
+            return f"file name {path.name} is not its run_id {record['run_id']}.json"
+        if (path.parent.parent.name, path.parent.name) != (study, record["profile"]):
+            return f"lies in {path.parent.parent.name}/{path.parent.name}, not in {study}/{record['profile']}"
     return None
 
 
@@ -192,7 +226,7 @@ def read_record(path: Path) -> dict:
         record = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: unreadable record ({type(e).__name__}: {e})") from e
-    problem = validate(record)
+    problem = validate(record, path)
     if problem:
         raise ValueError(f"{path}: {problem}")
     return record

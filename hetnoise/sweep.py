@@ -4,7 +4,7 @@ Each cell's notebook writes its record atomically; the executed notebook is then
 under a temporary name and renamed. A cell whose record exists is skipped, so a killed sweep redoes only what is missing.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
 others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
-`profiles.PACKABLE` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
+`settings.PACKABLE` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
 On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
 
     from dask_jobqueue import SLURMCluster
@@ -22,7 +22,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hetnoise import profiles, records
+from hetnoise import profiles, records, settings
 
 
 @dataclass
@@ -69,22 +69,22 @@ class Summary:
         return "\n".join(lines)
 
 
-def plan(experiment: str, profile: str, results: str | os.PathLike, overrides: dict | None = None,
-         notebook: Path | None = None) -> list[Cell]:
-    """The cells of a sweep, each with its run identity and record path."""
-    source = (notebook.with_suffix(".py").read_text() if notebook and notebook.with_suffix(".py").is_file()
-              else None)
+def plan(experiment: str, profile: str, results: str | os.PathLike, overrides: dict | None = None) -> list[Cell]:
+    """The cells of a sweep, each resolved and validated (`settings.resolve`: a bad value stops here,
+    before anything starts) with its identity parameters, run id and record path."""
     out = []
-    for params in profiles.cells(experiment, profile, overrides):
-        rid = records.run_id(experiment, params, notebook=source)
-        out.append(Cell(experiment, profile, params, rid, records.record_path(results, experiment, profile, rid)))
+    for cell in profiles.cells(experiment, profile, overrides):
+        run = settings.resolve(experiment, cell)
+        rid = run["run_id"]
+        out.append(Cell(experiment, profile, settings.identity(experiment, run), rid,
+                        records.record_path(results, experiment, profile, rid)))
     return out
 
 
 def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:
     """The cells in groups of at most `size` that one notebook execution can train together: same
-    experiment and same parameters except those in `profiles.PACKABLE` (one group per cell otherwise)."""
-    free = profiles.PACKABLE.get(cells[0].experiment, ()) if cells else ()
+    experiment and same parameters except those in `settings.PACKABLE` (one group per cell otherwise)."""
+    free = settings.PACKABLE.get(cells[0].experiment, ()) if cells else ()
     if size <= 1 or not free:
         return [[c] for c in cells]
     groups: dict[str, list[Cell]] = {}
@@ -95,7 +95,7 @@ def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:
 
 
 def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", retries: int = 1,
-             threads: int = 0) -> list[tuple[str, str]]:
+             threads: int = 0, batched: bool = False) -> list[tuple[str, str]]:
     """Execute the notebook once for a pack of cells with papermill (on a Dask worker): the first cell's
     parameters, the others as `pack`. One ("done" | "failed", path) per cell. When a pack fails, its
     missing cells are run again one at a time, so one bad cell cannot fail the others; a single cell is
@@ -105,7 +105,7 @@ def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", r
     os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # set by Dask's nanny: makes torch's CPU training ~3× slower
     device = device or _worker_device()
     if len(cells) > 1:
-        _execute(cells, notebook, results, device)
+        _execute(cells, notebook, results, device, batched=batched)
         missing = [c for c in cells if not c.done()]
         return [("done", str(c.record)) for c in cells if c not in missing] + [
             out for c in missing for out in run_pack([c], notebook, results, device, retries)]
@@ -122,7 +122,8 @@ def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", r
     return [("failed", str(cell.error))]
 
 
-def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_failed: bool = False) -> str:
+def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_failed: bool = False,
+             batched: bool = False) -> str:
     """One papermill execution for `cells`; each cell whose valid record it wrote gets a copy of the
     executed notebook. Returns the error ("" when every cell is done); with `keep_failed`, the executed
     notebook of a failure is kept beside the first missing cell as `.error.ipynb`."""
@@ -133,8 +134,9 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     tmp = first.record.with_name(f".{first.run_id}.{os.getpid()}.running.ipynb")
     params = {**first.params, "results_dir": str(results), "run_id": first.run_id, "device": device}
     if len(cells) > 1:
-        free = profiles.PACKABLE[first.experiment]
+        free = settings.PACKABLE[first.experiment]
         params["pack"] = [{**{k: c.params[k] for k in free if k in c.params}, "run_id": c.run_id} for c in cells[1:]]
+        params["batched"] = batched
     error = ""
     try:
         papermill.execute_notebook(notebook, str(tmp), parameters=params, kernel_name="python3",
@@ -207,7 +209,8 @@ def start_client(workers: int | None = None, scheduler: str | None = None):
 
 def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "results", overrides: dict | None = None,
               workers: int | None = None, scheduler: str | None = None, retries: int = 1, dry_run: bool = False,
-              progress: bool = True, notebook: Path | None = None, pack: int = 1, log=print) -> Summary:
+              progress: bool = True, notebook: Path | None = None, pack: int = 1, batched: bool = False,
+              log=print) -> Summary:
     """Run every missing cell of an experiment's profile; see the module docstring."""
     from tqdm.auto import tqdm
 
@@ -216,8 +219,12 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
         raise FileNotFoundError(f"{notebook} does not exist; run `jupytext --to ipynb {notebook.with_suffix('.py')}`")
     results = Path(results).resolve()
     t0, summary = time.perf_counter(), Summary()
-    cells = plan(experiment, profile, results, overrides, notebook)
+    cells = plan(experiment, profile, results, overrides)
     todo = [c for c in cells if not c.done()]
+    for c in todo:
+        if c.record.exists():  # a record this version cannot read is never overwritten
+            raise ValueError(f"{c.record} exists but cannot be used ({_problem(c.record)}); move it out of "
+                             f"{c.record.parent} or delete it, then run the sweep again")
     summary.skipped = [str(c.record) for c in cells if c not in todo]
     if pack < 1:
         raise ValueError(f"pack={pack}: pack at least one cell per notebook execution")
@@ -234,7 +241,7 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
     try:
         from distributed import as_completed
 
-        futures = {client.submit(run_pack, g, str(notebook), str(results), "", retries, threads, pure=False,
+        futures = {client.submit(run_pack, g, str(notebook), str(results), "", retries, threads, batched, pure=False,
                                  key=f"{experiment}-{profile}-{g[0].run_id}-{len(g)}"): g for g in groups}
         bar = tqdm(total=len(todo), desc=f"{experiment}/{profile}", disable=not progress, unit="cell")
         for fut in as_completed(futures):
@@ -253,6 +260,34 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
             cluster.close()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _problem(path: Path) -> str:
+    try:
+        records.read_record(path)
+        return "valid"
+    except ValueError as e:
+        return str(e).split(": ", 1)[-1]
+
+
+def failed_cells(results: str | os.PathLike) -> list[Path]:
+    """The error records under `results` whose cell has no valid record (yet)."""
+    out = []
+    for path in sorted(Path(results).glob("*/*/*.error.json")):
+        try:
+            records.read_record(path.with_name(path.name.replace(".error.json", ".json")))
+        except ValueError:
+            out.append(path)
+    return out
+
+
+def first_error_line(error_record: Path) -> str:
+    """The last line of a failed cell's traceback (the exception and its message)."""
+    try:
+        lines = [ln for ln in json.loads(error_record.read_text()).get("traceback", "").splitlines() if ln.strip()]
+        return lines[-1].strip() if lines else "no traceback recorded"
+    except (OSError, ValueError, AttributeError):
+        return "unreadable error record"
 
 
 def _raise_interrupt(signum, frame):

@@ -1,53 +1,21 @@
-"""One training loop for every study: data resident on the device as uint8, batches cut by index,
-augmentation and normalisation done on whole batches, best-validation-loss checkpoint. On CUDA: bf16
-autocast, channels_last, fused optimiser, cuDNN autotuning; `torch.compile` on request. The pieces
-(`prepare`, `make_step`, `run_epoch`) are public so the throughput benchmark times exactly this loop.
-
-Where the paper is silent (optimiser, learning rate, schedule, augmentation) the `RECIPES` below
-are our choices; the book's "Reproduce" page lists them.
+"""The training loop every study uses (`fit_epochs`): train an epoch, validate, keep each model's
+weights of its lowest validation loss, log. A study supplies only its epoch of steps and its validation;
+`fit` is the one-model case. Data stays on the device as uint8; batches are cut by index, augmented and
+normalised whole. On CUDA: bf16 autocast, channels_last, fused optimiser, cuDNN autotuning; `torch.compile`
+on request. Recipes live in `settings`.
 """
 from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass(frozen=True)
-class Recipe:
-    epochs: int
-    batch_size: int
-    optimizer: str = "adam"        # "adam" | "sgd" (Nesterov, momentum 0.9)
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "constant"     # "constant" | "cosine" (per step, to zero)
-    augment: bool = False          # random crop with 4-pixel padding + horizontal flip
-
-
-# Paper: LeNet-5 14 epochs at batch 128 (§4.1); ResNet18 200 epochs at batch 256 (§4.1).
-RECIPES = {
-    ("lenet5", "paper"): Recipe(epochs=14, batch_size=128, optimizer="adam", lr=1e-3),
-    ("lenet5", "cpu"): Recipe(epochs=14, batch_size=128, optimizer="adam", lr=1e-3),
-    ("lenet5", "smoke"): Recipe(epochs=10, batch_size=128, optimizer="adam", lr=2e-3),
-    ("resnet18", "paper"): Recipe(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, weight_decay=5e-4,
-                                  schedule="cosine", augment=True),
-    ("resnet18", "cpu"): Recipe(epochs=15, batch_size=256, optimizer="sgd", lr=0.1, weight_decay=5e-4,
-                                schedule="cosine", augment=True),
-    ("resnet18", "smoke"): Recipe(epochs=2, batch_size=128, optimizer="sgd", lr=0.05, weight_decay=5e-4,
-                                  schedule="cosine", augment=False),
-}
-
-
-def recipe(model: str, profile: str, **overrides) -> Recipe:
-    """The training recipe for a model under a profile; non-empty overrides replace fields."""
-    if (model, profile) not in RECIPES:
-        known = sorted({p for _, p in RECIPES})
-        raise ValueError(f"profile={profile!r} has no recipe for model {model!r}; choose one of {known}")
-    return replace(RECIPES[model, profile], **{k: v for k, v in overrides.items() if v})
+from hetnoise import models
+from hetnoise.settings import Recipe
 
 
 def pick_device(device: str = "") -> torch.device:
@@ -116,26 +84,51 @@ def loss_fn(kind: str):
     raise ValueError(f"loss={kind!r} is unknown; choose 'ce' or 'bce'")
 
 
+def channel_stats(mean, std, dev) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std as 1×C×1×1 tensors on `dev`, for `normalise`."""
+    return (torch.tensor(mean, device=dev).view(1, -1, 1, 1), torch.tensor(std, device=dev).view(1, -1, 1, 1))
+
+
+def autocast(dev: torch.device):
+    """bf16 autocast on CUDA; full precision elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+
+def memory_format(x: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    """channels_last on CUDA, as `prepare` lays out the weights."""
+    return x.contiguous(memory_format=torch.channels_last) if dev.type == "cuda" else x
+
+
+def batch(x: torch.Tensor, augment: bool, gen: torch.Generator, mean_t, std_t, dev) -> torch.Tensor:
+    """A uint8 batch made ready for the network: augmented (when asked), normalised, laid out for `dev`."""
+    if augment:
+        x = crop_flip(x, 4, gen)
+    return memory_format(normalise(x, mean_t, std_t), dev)
+
+
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1024, **kw) -> torch.Tensor:
     """Logits for uint8 images `x` (on any device), in eval mode, returned on the CPU as float32."""
     dev = next(model.parameters()).device
-    mean_t, std_t = _stats(mean, std, dev)
+    mean_t, std_t = channel_stats(mean, std, dev)
     model.eval()
     out = []
     for i in range(0, len(x), batch_size):
         xb = normalise(x[i:i + batch_size].to(dev, non_blocking=True), mean_t, std_t)
-        with _autocast(dev):
-            out.append(model(_memory_format(xb, dev), **kw).float().cpu())
+        with autocast(dev):
+            out.append(model(memory_format(xb, dev), **kw).float().cpu())
     return torch.cat(out) if out else torch.empty(0)
 
 
-def prepare(model: nn.Module, dev: torch.device) -> nn.Module:
-    """Move `model` to `dev`; on CUDA also channels_last weights and cuDNN autotuning."""
+def prepare(model: nn.Module, dev: torch.device, seed: int | None = None) -> nn.Module:
+    """Move `model` to `dev` (on CUDA also channels_last weights and cuDNN autotuning); with `seed`, give
+    its dropout a stream of its own (`models.seed_dropout`)."""
     model.to(dev)
     if dev.type == "cuda":
         model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
+    if seed is not None:
+        models.seed_dropout(model, seed, dev)
     return model
 
 
@@ -144,14 +137,12 @@ def make_step(model: nn.Module, opt, sched, criterion, mean, std, augment: bool,
     """One optimiser step on a uint8 batch: augment and normalise on the device, bf16 forward on CUDA.
     Returns `step(x_uint8, y) -> detached loss`; `compile` runs the forward through `torch.compile`."""
     dev = next(model.parameters()).device
-    mean_t, std_t = _stats(mean, std, dev)
+    mean_t, std_t = channel_stats(mean, std, dev)
     forward = torch.compile(model) if compile else model
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        if augment:
-            xb = crop_flip(xb, 4, gen)
-        xb = _memory_format(normalise(xb, mean_t, std_t), dev)
-        with _autocast(dev):
+        xb = batch(xb, augment, gen, mean_t, std_t, dev)
+        with autocast(dev):
             batch_loss = criterion(forward(xb).float(), yb)
         opt.zero_grad(set_to_none=True)
         batch_loss.backward()
@@ -175,47 +166,74 @@ def run_epoch(step, x: torch.Tensor, y: torch.Tensor, batch_size: int, gen: torc
     return total / steps
 
 
+def fit_epochs(epochs: int, train_epoch, validate, keep, *, select: str = "val_loss", log=print,
+               label: str = "") -> list[History]:
+    """The one epoch loop. Each epoch `train_epoch()` and then `validate()` return one dict of figures per
+    model; the models whose `select` figure reached a new low are passed to `keep(improved)` (a list of
+    booleans) to store their weights. Returns one History per model."""
+    hists, t0 = [], time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        te = time.perf_counter()
+        trained = train_epoch()
+        validated = validate()
+        seconds = time.perf_counter() - te
+        rows = [{"epoch": epoch, **t, **v, "seconds": seconds} for t, v in zip(trained, validated)]
+        hists = hists or [History() for _ in rows]
+        improved = [row[select] < h.best_val_loss for h, row in zip(hists, rows)]
+        for h, row, better in zip(hists, rows, improved):
+            h.epochs.append(row)
+            if better:
+                h.best_val_loss, h.best_epoch = row[select], epoch
+        if any(improved):
+            keep(improved)
+        shown = rows[0] if len(rows) == 1 else {"epoch": epoch, "models": len(rows), f"min_{select}": min(
+            r[select] for r in rows), f"max_{select}": max(r[select] for r in rows), "seconds": seconds}
+        log(" ".join([label] * bool(label) + [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                                               for k, v in shown.items()]))
+    for h in hists:
+        h.seconds = time.perf_counter() - t0
+    return hists
+
+
+def best_weights(model: nn.Module):
+    """(keep, restore) for `fit_epochs` with one model: keep copies its weights, restore loads the copy."""
+    saved = {}
+
+    def keep(_improved):
+        saved["state"] = copy.deepcopy(model.state_dict())
+
+    def restore():
+        if saved:
+            model.load_state_dict(saved["state"])
+
+    return keep, restore
+
+
 def fit(model: nn.Module, x_train, y_train, x_val, y_val, r: Recipe, *, mean, std, device="", seed: int = 0,
-        loss: str = "ce", log=print, compile: bool = False) -> History:
-    """Train `model` with recipe `r`, keep the weights of the epoch with the lowest validation loss.
-    `compile=True` uses `torch.compile` for the training forward (off by default: not yet measured to pay off)."""
+        loss: str = "ce", log=print, compile: bool = False, label: str = "") -> History:
+    """Train `model` with recipe `r` and leave it holding the weights of its lowest validation loss.
+    `compile=True` uses `torch.compile` for the training forward (off by default: not measured to pay off)."""
     dev = pick_device(device)
     torch.manual_seed(seed)
-    prepare(model, dev)
-    x_train, y_train, x_val = x_train.to(dev), y_train.to(dev), x_val.to(dev)
+    prepare(model, dev, seed)
+    x_train, y_train, x_val, y_val = x_train.to(dev), y_train.to(dev), x_val.to(dev), y_val.cpu()
     criterion = loss_fn(loss)
     opt, sched = make_optimizer(model, r, r.epochs * max(1, len(x_train) // r.batch_size))
     gen = torch.Generator(device=dev).manual_seed(seed)
     step = make_step(model, opt, sched, criterion, mean, std, r.augment, gen, compile)
-    hist, best_state, t0 = History(), None, time.perf_counter()
-    for epoch in range(1, r.epochs + 1):
+
+    def train_epoch():
         model.train()
-        te = time.perf_counter()
-        train_loss = run_epoch(step, x_train, y_train, r.batch_size, gen)
-        val_logits = predict(model, x_val, mean, std)
-        val_loss = criterion(val_logits, y_val.cpu()).item()
-        row = {"epoch": epoch, "train_loss": train_loss.item(), "val_loss": val_loss,
-               "seconds": time.perf_counter() - te}
+        return [{"train_loss": run_epoch(step, x_train, y_train, r.batch_size, gen).item()}]
+
+    def validate():
+        logits = predict(model, x_val, mean, std)
+        row = {"val_loss": criterion(logits, y_val).item()}
         if loss == "ce":
-            row["val_acc"] = (val_logits.argmax(1) == y_val.cpu()).float().mean().item()
-        hist.epochs.append(row)
-        if val_loss < hist.best_val_loss:
-            hist.best_val_loss, hist.best_epoch = val_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        log(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    hist.seconds = time.perf_counter() - t0
+            row["val_acc"] = (logits.argmax(1) == y_val).float().mean().item()
+        return [row]
+
+    keep, restore = best_weights(model)
+    (hist,) = fit_epochs(r.epochs, train_epoch, validate, keep, log=log, label=label)
+    restore()
     return hist
-
-
-def _stats(mean, std, dev):
-    return (torch.tensor(mean, device=dev).view(1, -1, 1, 1), torch.tensor(std, device=dev).view(1, -1, 1, 1))
-
-
-def _autocast(dev: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
-
-
-def _memory_format(x: torch.Tensor, dev: torch.device) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if dev.type == "cuda" else x

@@ -26,24 +26,33 @@
 # `papermill notebooks/mtl.ipynb out.ipynb -p p 0.9`.
 
 # %% tags=["parameters"]
-p = 0.5  # corruption probability of the Task2 training labels
+profile = "paper"  # paper or smoke: sets the default data set, width and training recipe (hetnoise.settings)
+dataset = None  # None: the data set of the profile (paper: cifar100, smoke: digits)
 mode = "mtl"  # mtl (both tasks, two heads) or stl (Task1 alone, the baseline)
-split_seed = 0  # which random split of the classes into two tasks (the paper uses three)
-seed = 0  # noise, initialisation and batch order
-weight_decay = -1.0  # negative: the recipe value (5e-4); the paper profile also runs 5e-5
-width = 0.0  # 0: the profile width (paper: 2, smoke: 0.25) times the standard ResNet18 channels
-epochs = 0  # 0: the number of epochs of the recipe
-profile = "paper"  # paper or smoke: sets the default data set, width and training recipe
-dataset = ""  # empty: the data set of the profile (paper: cifar100, smoke: digits)
+p = 0.5  # corruption probability of the Task2 training labels
+width = None  # None: the profile width (paper: 2, smoke: 0.25) times the standard ResNet18 channels
+seed = 0  # noise, initial weights and batch order
+split_seed = 0  # which random split of the classes into two tasks (the paper uses three), and the 9:1 split
+epochs = None  # None: the profile's recipe; so for batch_size, optimizer, lr, weight_decay, schedule, augment
+batch_size = None
+optimizer = None
+lr = None
+weight_decay = None  # the paper profile runs 5e-4 and 5e-5 (§6)
+schedule = None
+augment = None
 data_root = ""  # empty: $HETNOISE_DATA, else ~/.cache/hetnoise
 download = True  # let torchvision download a missing data set
 results_dir = "results"  # the record goes to results_dir/mtl/PROFILE/RUN_ID.json
 device = ""  # empty: CUDA when present, else CPU
-run_id = ""  # empty: a hash of the parameters
+run_id = ""  # empty: computed from the parameters; else checked against them
+
+# %%
+from hetnoise import settings
+
+run = settings.from_namespace("mtl", globals())
 
 # %%
 import time
-from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -54,48 +63,39 @@ from hetnoise import data, metrics, models, mtl, noise, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
-if profile not in mtl.RECIPES:
-    raise ValueError(f"profile={profile!r} has no multi-task recipe; choose one of {sorted(mtl.RECIPES)}")
-if not 0 <= p <= 1:
-    raise ValueError(f"p={p} must lie in [0, 1]")
-if mode not in ("mtl", "stl"):
-    raise ValueError(f"mode={mode!r} is unknown; choose 'mtl' or 'stl'")
-dataset = dataset or mtl.DATASET[profile]
-width = float(width or mtl.WIDTH[profile])
-recipe = mtl.RECIPES[profile]
-recipe = replace(recipe, epochs=int(epochs) or recipe.epochs,
-                 weight_decay=recipe.weight_decay if weight_decay < 0 else float(weight_decay))
-ds = data.load(dataset, data_root or None, download=download)
-dev = train.pick_device(device)
-task1_classes, task2_classes = mtl.split_tasks(ds.num_classes, split_seed)
-print(f"{dataset}: {ds.num_classes} classes → Task1 {len(task1_classes)}, Task2 {len(task2_classes)} "
-      f"(split {split_seed}); mode {mode}; {recipe}; device {dev}")
+recipe = settings.recipe(run)
+ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
+dev = train.pick_device(run["device"])
+task1_classes, task2_classes = mtl.split_tasks(ds.num_classes, run["split_seed"])
+print(f"{run['dataset']}: {ds.num_classes} classes → Task1 {len(task1_classes)}, Task2 {len(task2_classes)} "
+      f"(split {run['split_seed']}); mode {run['mode']}; {recipe}; device {dev}")
 
 # %% [markdown]
 # ## Tasks and Task2's noisy labels
 
 # %%
-task1 = mtl.task_data(ds, task1_classes, split_seed)
-task2 = mtl.task_data(ds, task2_classes, split_seed)
+task1 = mtl.task_data(ds, task1_classes, run["split_seed"])
+task2 = mtl.task_data(ds, task2_classes, run["split_seed"])
 y2_true = task2.y_train.numpy()
-y2_noisy, report = noise.corrupt_classes(y2_true, p, clean=[], num_classes=task2.num_classes,
-                                         strategy="exclude", seed=seed)
+y2_noisy, report = noise.corrupt_classes(y2_true, run["p"], clean=[], num_classes=task2.num_classes,
+                                         strategy="exclude", seed=run["seed"])
 task2.y_train = torch.from_numpy(y2_noisy)
-tasks = [task1, task2] if mode == "mtl" else [task1]
+tasks = [task1, task2] if run["mode"] == "mtl" else [task1]
 print(f"Task1 classes {task1_classes}\nTask2 classes {task2_classes}")
 print(f"Task2: {report.changed.sum()} of {len(y2_true)} training labels changed "
-      f"(realised rate {report.changed.mean():.3f}, intended {p}); Task1 labels untouched")
+      f"(realised rate {report.changed.mean():.3f}, intended {run['p']}); Task1 labels untouched")
 
 # %% [markdown]
 # ## Training
 
 # %%
-net = mtl.build_model([t.num_classes for t in tasks], width, "mish", ds.x_train.shape[1], seed=seed)
-step_s = mtl.seconds_per_step(net, tasks, recipe, mean=ds.mean, std=ds.std, device=device)
+net = mtl.build_model([t.num_classes for t in tasks], run["width"], "mish", ds.x_train.shape[1], seed=run["seed"])
+step_s = mtl.seconds_per_step(net, tasks, recipe, mean=ds.mean, std=ds.std, device=run["device"])
 total_steps = recipe.epochs * max(1, len(task1.x_train) // recipe.batch_size)
 print(f"{models.count_parameters(net):,} parameters; measured {step_s * 1000:.0f} ms per step on {dev} → "
       f"expect about {step_s * total_steps / 60:.1f} minutes for {total_steps} steps (plus evaluation)")
-history = mtl.fit_mtl(net, tasks, recipe, mean=ds.mean, std=ds.std, device=device, seed=seed)
+history = mtl.fit_mtl(net, tasks, recipe, mean=ds.mean, std=ds.std, device=run["device"], seed=run["seed"],
+                      label=f"[{run['run_id']}]")
 print(f"best Task1 validation loss at epoch {history.best_epoch}")
 
 # %%
@@ -127,21 +127,18 @@ for t in per_class:
     ax.plot(np.sort(per_class[t]), marker="o", ms=3, color=plots.CLEAN if t == 0 else plots.CORRUPT,
             label=f"Task{t + 1}: {acc[t]:.3f}")
 ax.set(xlabel="class (sorted by accuracy)", ylabel="test accuracy", ylim=(0, 1.02),
-       title=f"{mode.upper()}, p = {p}")
+       title=f"{run['mode'].upper()}, p = {run['p']}")
 ax.legend()
 plt.show()
 
 # %%
-params = dict(dataset=dataset, p=float(p), mode=mode, split_seed=int(split_seed), seed=int(seed),
-              weight_decay=recipe.weight_decay, width=width, epochs=recipe.epochs, profile=profile)
 result = dict(task1_acc=acc[0], task2_acc=acc.get(1), task1_per_class_acc=per_class[0].tolist(),
               task2_per_class_acc=per_class[1].tolist() if 1 in per_class else None,
               task1_classes=task1_classes, task2_classes=task2_classes,
-              task2_noise=report.to_dict() if mode == "mtl" else None,
+              task2_noise=report.to_dict() if run["mode"] == "mtl" else None,
               task1_labels_sha256=mtl.labels_digest(task1.y_train), task2_labels_sha256=mtl.labels_digest(task2.y_train),
-              history=history.to_dict(),
-              best_epoch=history.best_epoch, recipe=asdict(recipe), n_params=models.count_parameters(net),
+              history=history.to_dict(), best_epoch=history.best_epoch, n_params=models.count_parameters(net),
               seconds_per_step=step_s, device=str(dev), data_source=ds.source,
               wall_time_s=time.perf_counter() - t_start)
-record_path = records.save_run(results_dir, "mtl", params, result, run_id=run_id)
-print(f"record written to {record_path}")
+record_path = records.save_run(run["results_dir"], "mtl", run, result)
+print(f"record written to {record_path.name}")

@@ -28,25 +28,37 @@
 # gets its own record; the figures below show the first run.
 
 # %% tags=["parameters"]
-dataset = ""  # empty: the data set of the profile (paper: mnist, cpu: fashion-mnist, smoke: digits)
+profile = "paper"  # paper, cpu or smoke: sets the default data set and the training recipe (hetnoise.settings)
+dataset = None  # None: the data set of the profile (paper: mnist, cpu: fashion-mnist, smoke: digits)
+model = None  # None: lenet5 for 28×28 grey images, resnet18 for CIFAR
 p = 0.8  # corruption probability of every non-clean class
 clean_class = 0  # the class whose training labels are never changed
 strategy = "exclude"  # exclude (strategy 2 of the paper) or include (strategy 1)
-seed = 0  # noise, initialisation and batch order
+seed = 0  # noise, initial weights, batch order and dropout
 split_seed = 0  # the stratified 9:1 train/validation split
-profile = "paper"  # paper, cpu or smoke: sets the default data set and the training recipe
-epochs = 0  # 0: the number of epochs of the recipe
-model = ""  # empty: lenet5 for 28×28 grey images, resnet18 for CIFAR-10
+epochs = None  # None: the profile's recipe; so for batch_size, optimizer, lr, weight_decay, schedule, augment
+batch_size = None
+optimizer = None
+lr = None
+weight_decay = None
+schedule = None
+augment = None
 data_root = ""  # empty: $HETNOISE_DATA, else ~/.cache/hetnoise
 download = True  # let torchvision download a missing data set
 results_dir = "results"  # the record goes to results_dir/multiclass/PROFILE/RUN_ID.json
 device = ""  # empty: CUDA when present, else CPU
-run_id = ""  # empty: a hash of the parameters
-pack = []  # further runs trained in this process, each a dict of clean_class, strategy, seed, run_id (`hetnoise sweep --pack`)
+run_id = ""  # empty: computed from the parameters; else checked against them
+batched = False  # train a pack's models at once (stacked LeNet-5s) instead of one after another
+pack = []  # further runs of this execution, each a dict of clean_class, strategy, seed (`hetnoise sweep --pack`)
+
+# %%
+from hetnoise import settings
+
+run = settings.from_namespace("multiclass", globals())
+runs = settings.runs("multiclass", run)
 
 # %%
 import time
-from dataclasses import asdict
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -57,25 +69,12 @@ from hetnoise import data, ensemble, metrics, models, noise, plots, records, tra
 
 t_start = time.perf_counter()
 plots.style()
-dataset = dataset or {"smoke": "digits", "cpu": "fashion-mnist"}.get(profile, "mnist")
-model = model or ("resnet18" if dataset.startswith("cifar") else "lenet5")
-if not 0 <= p <= 1:
-    raise ValueError(f"p={p} must lie in [0, 1]")
-runs = [dict(clean_class=clean_class, strategy=strategy, seed=seed, run_id=run_id)]
-runs += [{**runs[0], "run_id": "", **extra} for extra in pack]
-for r in runs:
-    if set(r) != {"clean_class", "strategy", "seed", "run_id"}:
-        raise ValueError(f"pack entry {r!r} may only set clean_class, strategy, seed and run_id")
-    if r["strategy"] not in ("include", "exclude"):
-        raise ValueError(f"strategy={r['strategy']!r} is unknown; choose 'include' or 'exclude'")
-recipe = train.recipe(model, profile, epochs=epochs)
-ds = data.load(dataset, data_root or None, download=download)
-for r in runs:
-    if not (isinstance(r["clean_class"], (int, np.integer)) and 0 <= r["clean_class"] < ds.num_classes):
-        raise ValueError(f"clean_class={r['clean_class']!r} must be an integer class index in 0..{ds.num_classes - 1}")
-dev = train.pick_device(device)
-print(f"{dataset}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {ds.source}")
-print(f"model {model}, {recipe}, device {dev}; {len(runs)} run(s) in this process")
+recipe = settings.recipe(run)
+ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
+dev = train.pick_device(run["device"])
+print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {ds.source}")
+print(f"model {run['model']}, {recipe}, device {dev}; {len(runs)} run(s) in this process"
+      f"{', trained at once' if run['batched'] and len(runs) > 1 else ''}")
 
 # %% [markdown]
 # ## Noisy labels
@@ -83,10 +82,11 @@ print(f"model {model}, {recipe}, device {dev}; {len(runs)} run(s) in this proces
 # checkpoint, and the test set keep their true labels (paper §4.1).
 
 # %%
-train_idx, val_idx = data.stratified_split(ds.y_train.numpy(), 0.1, split_seed)
+train_idx, val_idx = data.stratified_split(ds.y_train.numpy(), 0.1, run["split_seed"])
 y_true = ds.y_train[train_idx].numpy()
-noisy_labels, reports = zip(*(noise.corrupt_classes(y_true, p, clean=[r["clean_class"]], num_classes=ds.num_classes,
-                                                     strategy=r["strategy"], seed=r["seed"]) for r in runs))
+noisy_labels, reports = zip(*(noise.corrupt_classes(y_true, run["p"], clean=[r["clean_class"]],
+                                                     num_classes=ds.num_classes, strategy=r["strategy"], seed=r["seed"])
+                              for r in runs))
 report = reports[0]
 noise_table = pd.DataFrame({"class": ds.classes, "intended": report.intended_rate,
                             "realised": report.realised_rate, "samples": report.counts})
@@ -94,17 +94,19 @@ noise_table.round(3)
 
 # %%
 fig, ax = plt.subplots(figsize=(4.2, 3.6))
-plots.transition_heatmap(ax, report.empirical_matrix, title=f"Realised P(noisy | true), p = {p}")
+plots.transition_heatmap(ax, report.empirical_matrix, title=f"Realised P(noisy | true), p = {run['p']}")
 plt.show()
 
 # %% [markdown]
 # ## Training
 
 # %%
-nets = [models.build(model, ds.num_classes, ds.x_train.shape[1], seed=r["seed"]) for r in runs]
+nets = [models.build(run["model"], ds.num_classes, ds.x_train.shape[1], seed=r["seed"]) for r in runs]
 histories = ensemble.fit_many(nets, ds.x_train[train_idx], [torch.from_numpy(y) for y in noisy_labels],
                               ds.x_train[val_idx], ds.y_train[val_idx], recipe, mean=ds.mean, std=ds.std,
-                              seeds=[r["seed"] for r in runs], device=device)
+                              seeds=[r["seed"] for r in runs], device=run["device"], batched=run["batched"],
+                              labels=[f"[{r['run_id']} clean {r['clean_class']} {r['strategy']} seed {r['seed']}]"
+                                      for r in runs])
 net, history = nets[0], histories[0]
 print(f"{models.count_parameters(net):,} parameters; best validation loss at epoch {history.best_epoch}")
 
@@ -126,10 +128,10 @@ accs = [metrics.per_class_accuracy(ds.y_test.numpy(), pred, ds.num_classes) for 
 scores = [(float(a[r["clean_class"]]), float(np.nanmean(np.delete(a, r["clean_class"])))) for a, r in zip(accs, runs)]
 acc, (clean_acc, corrupted_acc) = accs[0], scores[0]
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.bar(range(ds.num_classes), acc, color=[plots.CLEAN if c == clean_class else plots.CORRUPT
+ax.bar(range(ds.num_classes), acc, color=[plots.CLEAN if c == run["clean_class"] else plots.CORRUPT
                                           for c in range(ds.num_classes)])
 ax.set(xticks=range(ds.num_classes), xlabel="class", ylabel="test accuracy", ylim=(0, 1),
-       title=f"clean class {clean_class}: {clean_acc:.3f}; corrupted mean: {corrupted_acc:.3f}")
+       title=f"clean class {run['clean_class']}: {clean_acc:.3f}; corrupted mean: {corrupted_acc:.3f}")
 plt.show()
 
 # %% [markdown]
@@ -141,14 +143,12 @@ plt.show()
 wall_time_s = (time.perf_counter() - t_start) / len(runs)
 for i, (r, pred, a, (clean_acc, corrupted_acc), rep, hist) in enumerate(zip(runs, preds, accs, scores, reports,
                                                                          histories)):
-    params = dict(dataset=dataset, p=float(p), clean_class=int(r["clean_class"]), strategy=r["strategy"],
-                  seed=int(r["seed"]), split_seed=int(split_seed), profile=profile, epochs=recipe.epochs, model=model)
     result = dict(clean_acc=clean_acc, corrupted_acc=corrupted_acc,
                   test_acc=float((pred == ds.y_test.numpy()).mean()), per_class_acc=a.tolist(),
-                  noise=rep.to_dict(), history=hist.to_dict(), best_epoch=hist.best_epoch, recipe=asdict(recipe),
+                  noise=rep.to_dict(), history=hist.to_dict(), best_epoch=hist.best_epoch,
                   n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx),
                   n_test=len(ds.x_test), data_source=ds.source, device=str(dev), wall_time_s=wall_time_s,
-                  pack_size=len(runs), pack_index=i)
-    path = records.save_run(results_dir, "multiclass", params, result, run_id=r["run_id"])
+                  pack_size=len(runs), pack_index=i, batched=bool(run["batched"] and len(runs) > 1))
+    path = records.save_run(run["results_dir"], "multiclass", r, result)
     print(f"clean class {r['clean_class']}, {r['strategy']}, seed {r['seed']}: clean {clean_acc:.3f}, "
-          f"corrupted {corrupted_acc:.3f} → {path}")
+          f"corrupted {corrupted_acc:.3f} → {path.name}")

@@ -36,21 +36,33 @@
 # `$HETNOISE_COCO`) or `... -p p 0.9 -p profile smoke` (offline, seconds).
 
 # %% tags=["parameters"]
-dataset = ""  # empty: the data set of the profile (paper: mini-coco, smoke: digit-mosaics)
-p = 0.5  # corruption probability of the corrupted label group
+profile = "paper"  # paper or smoke: sets the data set default, width, image size and recipe (hetnoise.settings)
+dataset = None  # None: the data set of the profile (paper: mini-coco, smoke: digit-mosaics)
 case = 1  # 1: the first 5/8 of the labels (COCO 1-50) corrupted; 2: the last 3/8 (COCO 51-80) corrupted
 mode = "swap"  # swap (the paper: move a positive within the group) or flip (flip each bit)
-seed = 0  # noise, initialisation and batch order
-split_seed = 0  # the seeded 9:1 train/validation split
-profile = "paper"  # paper or smoke: sets the data set default, image size and training recipe
-epochs = 0  # 0: the number of epochs of the recipe
-width = 0.0  # 0: the profile width (paper: 1, smoke: 0.25) times the standard ResNet18 channels
+p = 0.5  # corruption probability of the corrupted label group
+width = None  # None: the profile width (paper: 1, smoke: 0.25) times the standard ResNet18 channels
 stem = "imagenet"  # imagenet (7x7/2 conv and max-pool, as torchvision ResNet18) or cifar (3x3/1)
+image_size = None  # None: the profile's (paper: 128, smoke: 64)
+seed = 0  # noise, initial weights and batch order
+split_seed = 0  # the seeded 9:1 train/validation split
+epochs = None  # None: the profile's recipe; so for batch_size, optimizer, lr, weight_decay, schedule, augment
+batch_size = None
+optimizer = None
+lr = None
+weight_decay = None
+schedule = None
+augment = None
 coco_root = ""  # empty: HETNOISE_COCO, the MS-COCO root the mini-COCO cache is built from when missing
 save_scores = True  # also write the test scores and training labels as run_id.npz beside the record
 results_dir = "results"  # the record goes to results_dir/multilabel/profile/run_id.json
 device = ""  # empty: CUDA when present, else CPU
-run_id = ""  # empty: a hash of the parameters
+run_id = ""  # empty: computed from the parameters; else checked against them
+
+# %%
+from hetnoise import settings
+
+run = settings.from_namespace("multilabel", globals())
 
 # %% [markdown]
 # ## Set-up and training recipe
@@ -66,8 +78,6 @@ run_id = ""  # empty: a hash of the parameters
 
 # %%
 import time
-from dataclasses import asdict
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -79,25 +89,13 @@ from hetnoise import coco, metrics, models, multilabel, noise, plots, records, t
 t_start = time.perf_counter()
 plots.style()
 
-if profile not in multilabel.RECIPES:
-    raise ValueError(f"profile={profile!r} has no multi-label recipe; choose one of {sorted(multilabel.RECIPES)}")
-if not 0 <= p <= 1:
-    raise ValueError(f"p={p} must lie in [0, 1]")
-if case not in multilabel.CASES:
-    raise ValueError(f"case={case!r} is unknown; choose 1 (first 5/8 of the labels corrupted) or 2 (the rest)")
-if mode not in noise.MODES:
-    raise ValueError(f"mode={mode!r} is unknown; choose one of {list(noise.MODES)}")
-if stem not in models.STEMS:
-    raise ValueError(f"stem={stem!r} is unknown; choose one of {list(models.STEMS)}")
-dataset = dataset or multilabel.DATASET[profile]
-width = float(width or multilabel.WIDTH[profile])
-recipe = train.Recipe(**{**asdict(multilabel.RECIPES[profile]), **({"epochs": int(epochs)} if epochs else {})})
-ds = coco.load_multilabel(dataset, coco_root or None, size=multilabel.IMAGE_SIZE[profile])
+recipe = settings.recipe(run)
+ds = coco.load_multilabel(run["dataset"], run["coco_root"] or None, size=run["image_size"])
 num_labels = ds.y_train.shape[1]
-dev = train.pick_device(device)
-print(f"{dataset}: {len(ds.x_train)} training and {len(ds.x_test)} test images of {tuple(ds.x_train.shape[1:])}, "
-      f"{num_labels} labels, from {ds.source}")
-print(f"ResNet18 ({stem} stem, width {width}), {recipe}, device {dev}")
+dev = train.pick_device(run["device"])
+print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images of "
+      f"{tuple(ds.x_train.shape[1:])}, {num_labels} labels, from {ds.source}")
+print(f"ResNet18 ({run['stem']} stem, width {run['width']}), {recipe}, device {dev}")
 
 # %% [markdown]
 # ## Label groups and noisy labels
@@ -105,28 +103,28 @@ print(f"ResNet18 ({stem} stem, width {width}), {recipe}, device {dev}")
 # checkpoint, and the test set keep their true labels (as in the multi-class study).
 
 # %%
-corrupted, clean = multilabel.label_groups(num_labels, case)  # COCO: 1-50 / 51-80; digit mosaics: 0-5 / 6-9
+corrupted, clean = multilabel.label_groups(num_labels, run["case"])  # COCO: 1-50 / 51-80; digit mosaics: 0-5 / 6-9
 group_of = np.array(["corrupted" if j in corrupted else "clean" for j in range(num_labels)])
 
 y_all = np.asarray(ds.y_train, dtype=np.uint8)
-train_idx, val_idx = coco.split_train_val(len(y_all), 0.1, split_seed)
+train_idx, val_idx = coco.split_train_val(len(y_all), 0.1, run["split_seed"])
 y_true = y_all[train_idx]
-y_noisy, report = noise.corrupt_multilabel(y_true, p, corrupted, mode=mode, seed=seed)
+y_noisy, report = noise.corrupt_multilabel(y_true, run["p"], corrupted, mode=run["mode"], seed=run["seed"])
 assert (y_noisy[:, clean] == y_true[:, clean]).all(), "the clean group was changed"
 noise_rep = report.to_dict()
 # swap: each positive of the group is chosen with probability p and moved to a free label of the group,
 # so "intended" vs "realised" is the share of a label's positives moved out; flip: the share of its
 # bits flipped. Swap also turns free labels on, so the share of rows whose bit changed is shown too,
 # beside its exact expectation (`noise.expected_change_rate`).
-realised = report.moved_out_rate if mode == "swap" else report.realised_rate
+realised = report.moved_out_rate if run["mode"] == "swap" else report.realised_rate
 noise_table = pd.DataFrame({"label": ds.label_names, "group": group_of, "intended": report.intended_rate,
                             "realised": realised, "bits changed: expected":
-                            noise.expected_change_rate(y_true, p, corrupted, mode=mode),
+                            noise.expected_change_rate(y_true, run["p"], corrupted, mode=run["mode"]),
                             "bits changed: realised": report.realised_rate,
                             "positives before": report.positives_before,
                             "positives after": report.positives_after})
 print(f"{len(train_idx)} training rows, {report.rows_affected} with a changed label; "
-      f"{report.n_no_free_label} of {report.n_selected} chosen {'positives' if mode == 'swap' else 'bits'} "
+      f"{report.n_no_free_label} of {report.n_selected} chosen {'positives' if run['mode'] == 'swap' else 'bits'} "
       "found no free label of the group and stayed")
 noise_table.round(3)
 
@@ -135,14 +133,14 @@ xs = np.arange(num_labels)
 colours = [plots.CLEAN if g == "clean" else plots.CORRUPT for g in group_of]
 fig, axes = plt.subplots(2, 1, figsize=(min(12, 2.5 + 0.14 * num_labels), 4.6), sharex=True)
 for ax, bars, line, ylabel in (
-        (axes[0], realised, noise_table.intended, "positives moved out" if mode == "swap" else "bits flipped"),
+        (axes[0], realised, noise_table.intended, "positives moved out" if run["mode"] == "swap" else "bits flipped"),
         (axes[1], report.realised_rate, noise_table["bits changed: expected"], "rows whose bit changed")):
     ax.bar(xs, np.nan_to_num(np.asarray(bars, dtype=float)), color=colours, width=0.8, label="realised")
     ax.plot(xs, line, ls="none", marker="_", ms=9, mew=2, color=plots.PAPER,
             label="intended" if ax is axes[0] else "expected")
     ax.set(ylabel=ylabel, ylim=(0, 1.05), xlim=(-0.8, num_labels - 0.2))
     ax.legend(loc="upper right")
-axes[0].set_title(f"Realised noise per label, {mode}, p = {p} (green: clean group, orange: corrupted)")
+axes[0].set_title(f"Realised noise per label, {run['mode']}, p = {run['p']} (green: clean group, orange: corrupted)")
 axes[1].set_xlabel("label")
 plt.show()
 
@@ -152,11 +150,11 @@ plt.show()
 # validation loss (true labels) is kept.
 
 # %%
-torch.manual_seed(seed)
-net = models.resnet18(num_labels, width=width, in_channels=ds.x_train.shape[1], stem=stem)
+with models.seeded(run["seed"]):
+    net = models.resnet18(num_labels, width=run["width"], in_channels=ds.x_train.shape[1], stem=run["stem"])
 history = train.fit(net, ds.x_train[train_idx], torch.from_numpy(y_noisy), ds.x_train[val_idx],
-                    torch.from_numpy(y_all[val_idx]), recipe, mean=ds.mean, std=ds.std, device=device,
-                    seed=seed, loss="bce")
+                    torch.from_numpy(y_all[val_idx]), recipe, mean=ds.mean, std=ds.std, device=run["device"],
+                    seed=run["seed"], loss="bce", label=f"[{run['run_id']}]")
 print(f"{models.count_parameters(net):,} parameters; best validation loss at epoch {history.best_epoch}")
 
 # %%
@@ -179,18 +177,14 @@ scores = torch.sigmoid(train.predict(net, ds.x_test, ds.mean, ds.std)).numpy()
 ap = metrics.average_precision(y_test, scores)
 map_clean, map_corrupted, map_overall = (metrics.mean_ap(ap, clean), metrics.mean_ap(ap, corrupted),
                                          metrics.mean_ap(ap))
-pred = scores >= 0.5
-tp, fp, fn = ((pred & (y_test == 1)).sum(0), (pred & (y_test == 0)).sum(0), (~pred & (y_test == 1)).sum(0))
-with np.errstate(invalid="ignore", divide="ignore"):
-    f1 = np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
-exact_match = float((pred == (y_test == 1)).all(1).mean())
+f1, exact_match = metrics.f1_at(y_test, scores), metrics.exact_match(y_test, scores)
 fig, ax = plt.subplots(figsize=(min(12, 2 + 0.14 * num_labels), 3))
 ax.bar(xs, np.nan_to_num(ap), color=colours, width=0.8)
 for value, colour, name in ((map_clean, plots.CLEAN, "clean"), (map_corrupted, plots.CORRUPT, "corrupted"),
                             (map_overall, plots.OVERALL, "overall")):
     ax.axhline(value, color=colour, ls="--", lw=1, label=f"{name} mAP {100 * value:.1f} %")
 ax.set(xlabel="label", ylabel="test AP", ylim=(0, 1.02), xlim=(-0.8, num_labels - 0.2),
-       title=f"case {case}, p = {p}: AP per label (green clean, orange corrupted)")
+       title=f"case {run['case']}, p = {run['p']}: AP per label (green clean, orange corrupted)")
 ax.legend(loc="upper right")
 plt.show()
 pd.DataFrame({"group": ["clean", "corrupted", "overall"],
@@ -198,24 +192,20 @@ pd.DataFrame({"group": ["clean", "corrupted", "overall"],
               "mean F1 @0.5": [np.nanmean(f1[clean]), np.nanmean(f1[corrupted]), np.nanmean(f1)]}).round(2)
 
 # %%
-params = dict(dataset=dataset, p=float(p), case=int(case), mode=mode, seed=int(seed), split_seed=int(split_seed),
-              profile=profile, epochs=recipe.epochs, stem=stem, width=width)
 result = dict(map_clean=map_clean, map_corrupted=map_corrupted, map_overall=map_overall,
               per_label_ap=[None if np.isnan(a) else float(a) for a in ap],
               per_label_f1=[None if np.isnan(a) else float(a) for a in f1], exact_match=exact_match,
               clean_labels=clean, corrupted_labels=corrupted, label_names=list(ds.label_names),
               test_positives=y_test.sum(0).astype(int).tolist(), noise=noise_rep,
               realised_noise=[None if np.isnan(r) else float(r) for r in np.asarray(realised, dtype=float)],
-              history=history.to_dict(), best_epoch=history.best_epoch, recipe=asdict(recipe),
-              image_size=int(ds.x_train.shape[-1]), n_params=models.count_parameters(net),
-              n_train=len(train_idx), n_val=len(val_idx), n_test=len(y_test), data_source=ds.source,
-              device=str(dev), arrays_saved=bool(save_scores), wall_time_s=time.perf_counter() - t_start)
-record_path = records.save_run(results_dir, "multilabel", params, result, run_id=run_id)
-if save_scores:  # test scores and the training labels, for independent checks of the mAP and the noise
-    arrays_path = Path(record_path).with_suffix(".npz")
-    with open(arrays_path.with_name(arrays_path.name + ".tmp"), "wb") as fh:
-        np.savez_compressed(fh, y_test=y_test, scores_test=scores, train_idx=np.asarray(train_idx),
-                            val_idx=np.asarray(val_idx), y_train_true=y_true, y_train_noisy=y_noisy)
-    arrays_path.with_name(arrays_path.name + ".tmp").replace(arrays_path)
-    print(f"scores and labels written to {arrays_path}")
-print(f"record written to {record_path}")
+              history=history.to_dict(), best_epoch=history.best_epoch, image_size=int(ds.x_train.shape[-1]),
+              n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx), n_test=len(y_test),
+              data_source=ds.source, device=str(dev), arrays_saved=bool(run["save_scores"]),
+              wall_time_s=time.perf_counter() - t_start)
+record_path = records.save_run(run["results_dir"], "multilabel", run, result)
+if run["save_scores"]:  # test scores and the training labels, for independent checks of the mAP and the noise
+    arrays_path = records.save_arrays(record_path.with_suffix(".npz"), y_test=y_test, scores_test=scores,
+                                      train_idx=np.asarray(train_idx), val_idx=np.asarray(val_idx),
+                                      y_train_true=y_true, y_train_noisy=y_noisy)
+    print(f"scores and labels written to {arrays_path.name}")
+print(f"record written to {record_path.name}")

@@ -1,12 +1,14 @@
-"""The K-at-once trainer: each model gets exactly its own labels and batch order, the same weights as a
-separate run, its own best checkpoint; BatchNorm models fall back to one at a time."""
+"""The K-at-once trainer: each model gets exactly its own labels, batch order and dropout masks, the same
+weights as a separate run with dropout on, its own best checkpoint; only LeNet-5s are stacked."""
 import copy
-import json
+from dataclasses import replace
 
 import pytest
 import torch
 
-from hetnoise import data, ensemble, models, train
+from hetnoise import data, ensemble, models, settings, train
+
+LENET_SMOKE = settings.PROFILES["multiclass"]["smoke"].recipes["lenet5"]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def noisy_labels(y, k):
 
 def test_each_model_sees_exactly_the_batches_it_would_see_alone(digits, monkeypatch):
     ds, x, y, xv, yv = digits
-    ys, seeds, r = noisy_labels(y, 3), [4, 0, 9], train.recipe("lenet5", "smoke", epochs=2)
+    ys, seeds, r = noisy_labels(y, 3), [4, 0, 9], replace(LENET_SMOKE, epochs=2)
     seen_alone, loss_fn = [], train.loss_fn
 
     def recording(kind):
@@ -43,14 +45,14 @@ def test_each_model_sees_exactly_the_batches_it_would_see_alone(digits, monkeypa
     monkeypatch.undo()
 
     seen_together = []
-    per_model_loss = ensemble._per_model_loss
+    per_model_loss = ensemble.per_model_loss
 
     def record(kind, logits, target):
         if logits.requires_grad:
             seen_together.append(target.clone())
         return per_model_loss(kind, logits, target)
 
-    monkeypatch.setattr(ensemble, "_per_model_loss", record)
+    monkeypatch.setattr(ensemble, "per_model_loss", record)
     ensemble.fit_many([models.LeNet5(10, 1) for _ in seeds], x, ys, xv, yv, r, mean=ds.mean, std=ds.std,
                       seeds=seeds, log=lambda _: None, batched=True)
     steps = r.epochs * (len(x) // r.batch_size)
@@ -60,10 +62,11 @@ def test_each_model_sees_exactly_the_batches_it_would_see_alone(digits, monkeypa
 
 
 def test_k_at_once_gives_the_weights_and_checkpoints_of_separate_runs(digits):
+    """The real LeNet-5, dropout 0.5 on: each stacked model draws its own masks, as it would alone."""
     ds, x, y, xv, yv = digits
-    ys, seeds, r = noisy_labels(y, 3), [0, 1, 2], train.recipe("lenet5", "smoke", epochs=3)
-    torch.manual_seed(0)
-    inits = [models.LeNet5(10, 1, dropout=0.0) for _ in seeds]  # no dropout: the runs are deterministic
+    ys, seeds, r = noisy_labels(y, 3), [0, 1, 2], replace(LENET_SMOKE, epochs=3)
+    inits = [models.build("lenet5", 10, 1, seed=s) for s in seeds]
+    assert all(m.dropout == 0.5 for m in inits)
     alone = [copy.deepcopy(m) for m in inits]
     together = [copy.deepcopy(m) for m in inits]
     h_alone = [train.fit(m, x, yk, xv, yv, r, mean=ds.mean, std=ds.std, seed=s, log=lambda _: None)
@@ -83,9 +86,8 @@ def test_k_at_once_gives_the_weights_and_checkpoints_of_separate_runs(digits):
 def test_batchnorm_models_train_one_at_a_time(digits):
     ds, x, y, xv, yv = digits
     nets = [models.resnet18(10, width=0.125, in_channels=1) for _ in range(2)]
-    assert not ensemble.can_batch(nets[0]) and ensemble.can_batch(models.LeNet5())
-    r = train.recipe("resnet18", "smoke", epochs=1, batch_size=64)
-    with pytest.raises(ValueError, match="BatchNorm"):
+    r = settings.Recipe(epochs=1, batch_size=64)
+    with pytest.raises(ValueError, match="LeNet-5s only"):
         ensemble.fit_many(nets, x[:128], [y[:128]] * 2, xv[:32], yv[:32], r, mean=ds.mean, std=ds.std,
                           seeds=[0, 1], log=lambda _: None, batched=True)
     hists = ensemble.fit_many(nets, x[:128], [y[:128]] * 2, xv[:32], yv[:32], r, mean=ds.mean, std=ds.std,
@@ -95,7 +97,7 @@ def test_batchnorm_models_train_one_at_a_time(digits):
 
 def test_bad_input_is_refused(digits):
     ds, x, y, xv, yv = digits
-    r = train.recipe("lenet5", "smoke", epochs=1)
+    r = replace(LENET_SMOKE, epochs=1)
     kw = dict(mean=ds.mean, std=ds.std, log=lambda _: None)
     two = [models.LeNet5(), models.LeNet5()]
     with pytest.raises(ValueError, match="2 label vectors"):
@@ -110,9 +112,8 @@ def test_bad_input_is_refused(digits):
         ensemble.fit_many([], x, [], xv, yv, r, seeds=[], **kw)
 
 
-def test_default_follows_the_benchmark_verdict(tmp_path, monkeypatch):
-    monkeypatch.setattr(ensemble, "RESULTS", tmp_path / "tt.json")
-    assert not ensemble.measured_faster(torch.device("cpu"))  # no figures: one at a time
-    (tmp_path / "tt.json").write_text(json.dumps({"cpu": {"k_at_once": {"speedup": 0.8}},
-                                                  "cuda": {"k_at_once": {"speedup": 3.0}}}))
-    assert not ensemble.measured_faster(torch.device("cpu")) and ensemble.measured_faster(torch.device("cuda"))
+def test_nothing_in_the_package_reads_benchmark_output():
+    from pathlib import Path
+
+    package = Path(ensemble.__file__).parent
+    assert not [p.name for p in package.glob("*.py") if "benchmarks" in p.read_text()]

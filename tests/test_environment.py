@@ -15,7 +15,7 @@ def test_environment_yml_matches_pyproject():
     assert "python=3.11" in conda and "pip" in conda
     assert set(conda) == {"python=3.11", "pip"}, "list requirements in pyproject.toml, not environment.yml"
     assert pip == ["-e .[dev]"]
-    assert project["requires-python"] == ">=3.10"
+    assert project["requires-python"] == ">=3.11"  # tomllib, used here, is 3.11+
     names = {d.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip() for d in project["dependencies"]}
     for needed in ("torch", "torchvision", "papermill", "jupytext", "jupyter-book", "matplotlib", "pycocotools"):
         assert needed in names

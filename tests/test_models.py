@@ -21,8 +21,34 @@ def test_wide_mish_two_heads():
     assert any(isinstance(m, torch.nn.Mish) for m in backbone.modules())
     x = torch.zeros(2, 3, 32, 32)
     assert net(x, 0).shape == (2, 50) and net(x, 1).shape == (2, 50)
-    assert models.count_parameters(backbone) == 44_652_672  # 2× width: ≈4× the 11.17 M of ResNet18
-    assert models.count_parameters(net) == 44_755_172
+    assert models.count_parameters(backbone) == resnet18_count([128, 256, 512, 1024], 3)
+    assert models.count_parameters(net) == resnet18_count([128, 256, 512, 1024], 3) + 2 * (1024 * 50 + 50)
+
+
+def resnet18_count(w, cin):
+    """Parameters of the CIFAR-stem ResNet18 backbone derived from its layout: 3×3 stem, four stages of two
+    basic blocks (two 3×3 convolutions each, a 1×1 shortcut where the shape changes), BatchNorm γ and β."""
+    total, c = 9 * cin * w[0] + 2 * w[0], w[0]
+    for cout in w:
+        for _ in range(2):
+            total += 9 * c * cout + 2 * cout + 9 * cout * cout + 2 * cout
+            total += (c * cout + 2 * cout) if c != cout else 0
+            c = cout
+    return total
+
+
+def test_lenet5_dropout_with_its_own_generator_equals_nn_dropout_from_the_same_seed():
+    """A run's dropout stream (`seed_dropout`) draws exactly the masks `nn.Dropout` draws after manual_seed."""
+    net = models.LeNet5(10, 1).train()
+    x = torch.randn(4, 1, 28, 28)
+    reference = torch.nn.Sequential(net.features, net.fc1, torch.nn.ReLU(), torch.nn.Dropout(0.5), net.fc2,
+                                    torch.nn.ReLU(), torch.nn.Dropout(0.5), net.fc3)
+    torch.manual_seed(5)
+    expected = [reference(x) for _ in range(3)]
+    models.seed_dropout(net, 5, "cpu")
+    torch.manual_seed(99)  # the global stream no longer matters
+    assert all(torch.equal(net(x), e) for e in expected)
+    assert torch.equal(net.eval()(x), reference.eval()(x))
 
 
 def test_imagenet_stem_matches_torchvision_resnet18():

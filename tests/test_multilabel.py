@@ -48,7 +48,7 @@ def test_smoke_run_writes_a_complete_record(smoke_run):
     assert len(res["per_label_ap"]) == 10 and len(res["realised_noise"]) == 10
     for key in ("map_clean", "map_corrupted", "map_overall", "exact_match"):
         assert 0 <= res[key] <= 1, key
-    assert len(res["history"]["epochs"]) == params["epochs"] == res["recipe"]["epochs"]
+    assert len(res["history"]["epochs"]) == params["epochs"] == 4 and params["optimizer"] == "adam"
     assert 1 <= res["best_epoch"] <= params["epochs"]
     assert res["n_params"] > 500_000 and res["wall_time_s"] > 0 and res["device"]
     prov = rec["provenance"]
@@ -104,9 +104,9 @@ def test_map_matches_an_independent_computation(smoke_run):
 
 def test_bad_parameters_fail_clearly(tmp_path):
     proc = papermill("multilabel.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, p=1.5, profile="smoke")
-    assert proc.returncode != 0 and "p=1.5 must lie in [0, 1]" in proc.stderr
+    assert proc.returncode != 0 and "p=1.5 is not allowed; it must be a number in [0, 1]" in proc.stderr
     proc = papermill("multilabel.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, case=3, profile="smoke")
-    assert proc.returncode != 0 and "case=3 is unknown" in proc.stderr
+    assert proc.returncode != 0 and "case=3 is not allowed; it must be one of [1, 2]" in proc.stderr
     assert not (tmp_path / "results").exists()
 
 

@@ -75,7 +75,7 @@ def test_multiclass_pack_gives_each_run_its_own_record_as_if_alone(tmp_path):
 
 def test_multiclass_rejects_bad_parameters_clearly(tmp_path):
     proc = papermill("multiclass.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, p=1.5, profile="smoke")
-    assert proc.returncode != 0 and "p=1.5 must lie in [0, 1]" in proc.stderr
+    assert proc.returncode != 0 and "p=1.5 is not allowed; it must be a number in [0, 1]" in proc.stderr
     proc = papermill("multiclass.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, clean_class=12, profile="smoke")
     assert proc.returncode != 0 and "clean_class=12" in proc.stderr
     assert not (tmp_path / "results").exists()

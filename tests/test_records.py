@@ -5,26 +5,40 @@ import os
 import numpy as np
 import pytest
 
-from hetnoise import records
+from hetnoise import records, settings
+
+RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [0.9] * 10, "best_epoch": 2,
+          "wall_time_s": 1.5}
 
 
-def test_run_id_is_stable_and_ignores_where_a_run_executes():
-    a = records.run_id("multiclass", {"p": 0.5, "seed": 0, "profile": "smoke"}, notebook="x")
-    assert a == records.run_id("multiclass", {"seed": 0, "p": 0.50, "profile": "smoke", "device": "cuda:1",
-                                              "results_dir": "/elsewhere", "run_id": ""}, notebook="x")
-    assert records.run_id("multiclass", {"p": 1, "profile": "s"}, "x") == records.run_id("multiclass", {"p": 1.0, "profile": "s"}, "x")
-    assert a != records.run_id("multiclass", {"p": 0.6, "seed": 0, "profile": "smoke"}, notebook="x")
-    assert a != records.run_id("multiclass", {"p": 0.5, "seed": 0, "profile": "smoke"}, notebook="y")
-    assert a != records.run_id("mtl", {"p": 0.5, "seed": 0, "profile": "smoke"}, notebook="x")
-    assert len(a) == 16 and int(a, 16) >= 0
-    # pinned: the same parameters give the same identity on any machine and Python
-    assert records.run_id("multiclass", {"p": 0.5, "profile": "smoke"}, notebook="") == \
-        records.run_id("multiclass", {"profile": "smoke", "p": 0.5}, notebook="")
+def smoke(**given):
+    """A resolved multi-class smoke run."""
+    return settings.resolve("multiclass", {"profile": "smoke", **given})
+
+
+def test_save_run_keeps_identity_params_and_a_recomputable_id(tmp_path):
+    run = smoke(p=0.5, device="cpu", results_dir="/elsewhere")
+    path = records.save_run(tmp_path, "multiclass", run, RESULT)
+    rec = records.read_record(path)
+    assert "device" not in rec["params"] and "results_dir" not in rec["params"] and "pack" not in rec["params"]
+    assert rec["run_id"] == run["run_id"] == path.stem == settings.run_id("multiclass", rec["params"], rec["protocol"])
+    assert rec["protocol"] == settings.PROTOCOL["multiclass"] and rec["provenance"]["notebook_sha256"]
+    with pytest.raises(ValueError, match="does not match"):
+        records.save_run(tmp_path, "multiclass", {**run, "run_id": "0" * 16}, RESULT)
+
+
+def test_records_are_readable_by_all(tmp_path):
+    path = records.save_run(tmp_path, "multiclass", smoke(), RESULT)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    arrays = records.save_arrays(tmp_path / "a.npz", x=np.arange(3))
+    assert arrays.stat().st_mode & 0o777 == 0o666 & ~umask and np.load(arrays)["x"].tolist() == [0, 1, 2]
 
 
 def test_save_run_round_trip_with_numpy_and_nan(tmp_path):
-    params = {"p": np.float64(0.5), "seed": np.int64(3), "profile": "smoke"}
-    path = records.save_run(tmp_path, "multiclass", params, {"acc": np.array([0.5, np.nan]), "n": np.int32(4)})
+    run = smoke(p=np.float64(0.5), seed=np.int64(3))
+    path = records.save_run(tmp_path, "multiclass", run, {**RESULT, "acc": np.array([0.5, np.nan]), "n": np.int32(4)})
     assert path.parent == tmp_path / "multiclass" / "smoke"
     rec = records.read_record(path)
     assert rec["result"]["acc"] == [0.5, None] and rec["params"]["seed"] == 3 and rec["complete"]
@@ -41,30 +55,40 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        records.save_run(tmp_path, "multiclass", {"profile": "smoke"}, {"acc": 1.0})
+        records.save_run(tmp_path, "multiclass", smoke(), RESULT)
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
 def test_invalid_records_are_rejected_on_write_and_reported_on_read(tmp_path):
-    with pytest.raises(ValueError, match="profile"):
-        records.save_run(tmp_path, "multiclass", {"p": 0.5}, {})
+    with pytest.raises(ValueError, match="clean_acc"):
+        records.save_run(tmp_path, "multiclass", smoke(), {})
     with pytest.raises(TypeError, match="cannot store"):
-        records.save_run(tmp_path, "multiclass", {"profile": "smoke"}, {"x": object()})
-    good = records.save_run(tmp_path, "multiclass", {"profile": "smoke", "p": 0.1}, {"acc": 0.9})
-    truncated = good.with_name("0000000000000000.json")
-    truncated.write_text(good.read_text()[:50])
-    edited = good.with_name("1111111111111111.json")
+        records.save_run(tmp_path, "multiclass", smoke(), {**RESULT, "x": object()})
+    good = records.save_run(tmp_path, "multiclass", smoke(p=0.1), RESULT)
     rec = json.loads(good.read_text())
-    del rec["result"]
-    edited.write_text(json.dumps(rec))
+    bad = {"unreadable": good.read_text()[:50],
+           "missing key 'result'": {k: v for k, v in rec.items() if k != "result"},
+           "schema 3 is not 2": {**rec, "schema": 3},
+           "result.clean_acc = 'high'": {**rec, "result": {**RESULT, "clean_acc": "high"}},
+           "result.corrupted_acc = 1.5": {**rec, "result": {**RESULT, "corrupted_acc": 1.5}},
+           "result.clean_acc = None": {**rec, "result": {}},
+           "is not the id of its params": {**rec, "params": {**rec["params"], "p": 0.2}},
+           "file name": rec}
+    for i, (message, content) in enumerate(bad.items()):
+        path = good.with_name(f"{i:016x}.json")
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+    elsewhere = tmp_path / "mtl" / "smoke" / good.name
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text(good.read_text())
     recs, problems = records.load_records(tmp_path)
-    assert [r["run_id"] for r in recs] == [json.loads(good.read_text())["run_id"]]
-    assert len(problems) == 2
-    assert any(str(truncated) in p and "unreadable" in p for p in problems)
-    assert any(str(edited) in p and "missing key 'result'" in p for p in problems)
+    assert [r["run_id"] for r in recs] == [rec["run_id"]]
+    assert len(problems) == len(bad) + 1
+    for message in bad:
+        assert any(message in p for p in problems), message
+    assert any(str(elsewhere) in p and "lies in mtl/smoke, not in multiclass/smoke" in p for p in problems)
 
 
 def test_records_frame_flattens_params_and_scalar_results(tmp_path):
-    records.save_run(tmp_path, "multiclass", {"profile": "smoke", "p": 0.1}, {"acc": 0.9, "curve": [1, 2]})
+    records.save_run(tmp_path, "multiclass", smoke(p=0.1), {**RESULT, "curve": [1, 2]})
     frame = records.records_frame(records.load_records(tmp_path)[0])
-    assert frame.loc[0, "p"] == 0.1 and frame.loc[0, "acc"] == 0.9 and "curve" not in frame
+    assert frame.loc[0, "p"] == 0.1 and frame.loc[0, "clean_acc"] == 0.9 and "curve" not in frame

@@ -3,15 +3,18 @@ import json
 
 import nbformat
 
-from hetnoise import records, runs
+from hetnoise import records, runs, settings
+
+RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [], "best_epoch": 1,
+          "wall_time_s": 1.0}
 
 
 def make_runs(tmp_path):
     paths = []
     for p, seconds in ((0.0, 10.0), (0.6, 12.0), (1.0, 14.0)):
-        params = {"profile": "smoke", "dataset": "digits", "p": p, "clean_class": 0, "strategy": "exclude",
-                  "seed": 0, "epochs": 2}
-        paths.append(records.save_run(tmp_path, "multiclass", params, {"clean_acc": 0.9, "wall_time_s": seconds}))
+        params = settings.resolve("multiclass", {"profile": "smoke", "p": p, "clean_class": 0, "strategy": "exclude",
+                                                 "seed": 0, "epochs": 2})
+        paths.append(records.save_run(tmp_path, "multiclass", params, {**RESULT, "wall_time_s": seconds}))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# a run"), nbformat.v4.new_code_cell("1 + 1")])
     for path in paths[:2]:
         nbformat.write(nb, path.with_suffix(".ipynb"))
@@ -37,7 +40,7 @@ def test_representative_run_and_its_html(tmp_path):
     assert runs.representative(recs, "mtl") is None
     for clean in range(1, 10):  # runs packed behind the p = 0.6 run: its notebook shows that first one
         params = {**chosen["params"], "clean_class": clean}
-        path = records.save_run(tmp_path, "multiclass", params, {"clean_acc": 0.9, "pack_index": clean})
+        path = records.save_run(tmp_path, "multiclass", params, {**RESULT, "pack_index": clean})
         path.with_suffix(".ipynb").write_text(paths[1].with_suffix(".ipynb").read_text())
     assert runs.representative(records.load_records(tmp_path)[0], "multiclass")["run_id"] == chosen["run_id"]
     html = runs.notebook_html(runs.notebook_of(chosen))

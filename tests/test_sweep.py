@@ -8,11 +8,12 @@ import time
 import pytest
 
 from conftest import BIN, ROOT
-from hetnoise import cli, profiles, records, sweep
+from hetnoise import cli, profiles, records, settings, sweep
 
 
-def hetnoise(*args, timeout=600):
-    return subprocess.run([str(BIN / "hetnoise"), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+def hetnoise(*args, timeout=600, env=None):
+    return subprocess.run([str(BIN / "hetnoise"), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
 
 
 def test_profiles_expand_and_override():
@@ -29,7 +30,7 @@ def test_profiles_expand_and_override():
 
 def test_cli_rejects_bad_input_clearly(tmp_path, capsys):
     assert cli.main(["sweep", "multiclass", "--p", "1.5", "--results", str(tmp_path)]) == 2
-    assert "--p 1.5" in capsys.readouterr().err
+    assert "p=1.5 is not allowed; it must be a number in [0, 1]" in capsys.readouterr().err
     assert cli.main(["sweep", "imagenet", "--results", str(tmp_path)]) == 2
     assert "unknown" in capsys.readouterr().err
     assert cli.main(["sweep", "multiclass", "--set", "epochs", "--results", str(tmp_path)]) == 2
@@ -38,40 +39,48 @@ def test_cli_rejects_bad_input_clearly(tmp_path, capsys):
 
 
 def test_packs_hold_only_cells_one_execution_can_train():
-    cells = sweep.plan("multiclass", "smoke", "/r", {"seed": [0, 1]}, profiles.notebook("multiclass"))
+    cells = sweep.plan("multiclass", "smoke", "/r", {"seed": [0, 1]})
     groups = sweep.packs(cells, 3)
     assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in cells)
     assert max(map(len, groups)) == 3 and len(groups) == 4 * 3  # per p: 8 cells in packs of 3, 3, 2
     for g in groups:
-        shared = [{k: v for k, v in c.params.items() if k not in profiles.PACKABLE["multiclass"]} for c in g]
+        shared = [{k: v for k, v in c.params.items() if k not in settings.PACKABLE["multiclass"]} for c in g]
         assert all(s == shared[0] for s in shared)
     assert all(len(g) == 1 for g in sweep.packs(cells, 1))
-    mtl = sweep.plan("mtl", "smoke", "/r", notebook=profiles.notebook("mtl"))
+    mtl = sweep.plan("mtl", "smoke", "/r")
     assert all(len(g) == 1 for g in sweep.packs(mtl, 8))  # not packable: one execution per cell
 
 
 def test_two_worker_sweep_with_a_failing_cell(tmp_path):
-    """Four cells in two packs on a LocalCluster of two workers, one cell of each pack failing: each
-    failed pack is run again cell by cell, so the good cells finish and the bad ones are named."""
-    proc = hetnoise("sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path), "--workers", "2",
-                    "--p", "0", "1", "--set", "clean_class=[0, 12]", "--set", "epochs=1", "--set", "strategy=exclude",
-                    "--retries", "0", "--no-progress", "--pack", "2")
+    """Eight cells in packs of two on a LocalCluster of two workers; the MNIST cells fail at run time on a
+    corrupt data file: each failed pack is run again cell by cell, the good cells finish, the bad ones are
+    named, `hetnoise status` reports them, and a rerun redoes only them."""
+    data = tmp_path / "data" / "mnist"
+    data.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        (data / name).write_bytes(b"not an IDX file")
+    results = tmp_path / "results"
+    args = ("sweep", "multiclass", "--profile", "smoke", "--results", str(results), "--workers", "2", "--p", "0", "1",
+            "--seeds", "0", "1", "--set", 'dataset=["digits", "mnist"]', "--set", "epochs=1", "--set", "clean_class=0",
+            "--set", "strategy=exclude", "--retries", "0", "--no-progress")
+    env = {"HETNOISE_DATA": str(tmp_path / "data")}
+    proc = hetnoise(*args, "--pack", "2", env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "2 done, 0 skipped, 2 failed" in proc.stdout
-    errors = sorted((tmp_path / "multiclass" / "smoke").glob("*.error.json"))
-    assert len(errors) == 2 and all(str(e) in proc.stdout for e in errors)
+    assert "4 done, 0 skipped, 4 failed" in proc.stdout
+    errors = sorted((results / "multiclass" / "smoke").glob("*.error.json"))
+    assert len(errors) == 4 and all(str(e) in proc.stdout for e in errors)
     err = json.loads(errors[0].read_text())
-    assert err["params"]["clean_class"] == 12 and "clean_class=12" in err["traceback"]
-    assert (tmp_path / "multiclass" / "smoke" / f"{err['run_id']}.error.ipynb").is_file()
-    recs, problems = records.load_records(tmp_path)
-    assert len(recs) == 2 and not problems
+    assert err["params"]["dataset"] == "mnist" and "is corrupt" in err["traceback"]
+    assert (results / "multiclass" / "smoke" / f"{err['run_id']}.error.ipynb").is_file()
+    recs, problems = records.load_records(results)
+    assert len(recs) == 4 and not problems and {r["params"]["dataset"] for r in recs} == {"digits"}
     for r in recs:
-        assert (tmp_path / "multiclass" / "smoke" / f"{r['run_id']}.ipynb").is_file()
-    # re-running redoes only the failed cells
-    proc = hetnoise("sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path), "--workers", "2",
-                    "--p", "0", "1", "--set", "clean_class=[0, 12]", "--set", "epochs=1", "--set", "strategy=exclude",
-                    "--retries", "0", "--no-progress")
-    assert "0 done, 2 skipped, 2 failed" in proc.stdout
+        assert (results / "multiclass" / "smoke" / f"{r['run_id']}.ipynb").is_file()
+    status = hetnoise("status", str(results))
+    assert status.returncode == 1 and status.stdout.count("failed: ") == 4 and "is corrupt" in status.stdout
+    proc = hetnoise(*args, env=env)  # re-running redoes only the failed cells
+    assert "0 done, 4 skipped, 4 failed" in proc.stdout
 
 
 def test_killed_sweep_resumes_with_only_the_missing_cells(tmp_path):
@@ -100,7 +109,9 @@ def test_killed_sweep_resumes_with_only_the_missing_cells(tmp_path):
 
 
 def test_status_reports_a_truncated_record(tmp_path):
-    good = records.save_run(tmp_path, "multiclass", {"profile": "smoke", "p": 0.3}, {"clean_acc": 1.0})
+    good = records.save_run(tmp_path, "multiclass", settings.resolve("multiclass", {"profile": "smoke", "p": 0.3}),
+                            {"clean_acc": 1.0, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [],
+                             "best_epoch": 1, "wall_time_s": 1.0})
     bad = good.with_name("ffffffffffffffff.json")
     bad.write_text(good.read_text()[:40])
     proc = hetnoise("status", str(tmp_path))
@@ -109,7 +120,7 @@ def test_status_reports_a_truncated_record(tmp_path):
 
 
 def test_plan_marks_only_valid_records_done(tmp_path):
-    cells = sweep.plan("multiclass", "smoke", tmp_path, {"p": [0.5]}, profiles.notebook("multiclass"))
+    cells = sweep.plan("multiclass", "smoke", tmp_path, {"p": [0.5]})
     cells[0].record.parent.mkdir(parents=True)
     cells[0].record.write_text("{")
     assert not cells[0].done()

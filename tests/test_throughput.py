@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataclasses import replace
+
 import pytest
 import torch
 
-from hetnoise import data, models, train
+from hetnoise import data, models, settings, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "train_throughput.py"
@@ -46,7 +48,7 @@ def test_smoke_benchmark_prints_ratios_and_writes_only_to_out(tmp_path):
 def test_fast_and_plain_paths_reach_the_same_accuracy(bench):
     ds = data.load("digits")
     tr, va = data.stratified_split(ds.y_train.numpy(), 0.1, 0)
-    r = train.recipe("lenet5", "smoke", epochs=5)
+    r = replace(settings.PROFILES["multiclass"]["smoke"].recipes["lenet5"], epochs=5)
     torch.manual_seed(0)
     fast, plain = models.LeNet5(10, 1), models.LeNet5(10, 1)
     train.fit(fast, ds.x_train[tr], ds.y_train[tr], ds.x_train[va], ds.y_train[va], r, mean=ds.mean, std=ds.std,
@@ -63,7 +65,7 @@ def test_reference_loader_serves_normalised_tensors_like_torchvision(bench):
     xb, yb = next(iter(bench.reference_loader(x, torch.arange(8), 8, (0.5,), (0.25,), augment=False)))
     assert xb.dtype == torch.float32 and xb.shape == (8, 1, 28, 28) and yb.dtype == torch.int64
     order = yb.tolist()
-    torch.testing.assert_close(xb, train.normalise(x[order], *train._stats((0.5,), (0.25,), "cpu")))
+    torch.testing.assert_close(xb, train.normalise(x[order], *train.channel_stats((0.5,), (0.25,), "cpu")))
 
 
 def test_peak_lookup_and_merged_results(bench, tmp_path):

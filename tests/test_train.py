@@ -1,7 +1,12 @@
 """The training loop: batch augmentation, checkpoint choice, determinism, and that it learns."""
+from dataclasses import replace
+
 import torch
 
-from hetnoise import data, models, train
+from hetnoise import data, models, settings, train
+
+LENET_SMOKE = settings.PROFILES["multiclass"]["smoke"].recipes["lenet5"]
+RESNET_SMOKE = settings.PROFILES["multiclass"]["smoke"].recipes["resnet18"]
 
 
 def test_crop_flip_is_a_shifted_window_of_the_padded_image():
@@ -15,25 +20,24 @@ def test_crop_flip_is_a_shifted_window_of_the_padded_image():
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
 
 
-def test_recipes_and_overrides():
-    r = train.recipe("resnet18", "paper")
-    assert (r.epochs, r.batch_size, r.optimizer) == (200, 256, "sgd")
-    assert train.recipe("lenet5", "paper").batch_size == 128 and train.recipe("lenet5", "paper").epochs == 14
-    assert train.recipe("lenet5", "smoke", epochs=3).epochs == 3
-    assert train.recipe("lenet5", "smoke", epochs=0).epochs == train.RECIPES["lenet5", "smoke"].epochs
-    try:
-        train.recipe("lenet5", "huge")
-    except ValueError as e:
-        assert "huge" in str(e)
-    else:
-        raise AssertionError("unknown profile accepted")
+def test_fit_epochs_keeps_each_models_best_epoch_and_logs_its_label():
+    """The one loop, driven by hand-made figures: two models whose validation losses fall and rise apart."""
+    losses = iter([[3.0, 5.0], [2.0, 6.0], [2.5, 4.0]])
+    kept, lines = [], []
+    hists = train.fit_epochs(3, lambda: [{"train_loss": 1.0}] * 2,
+                             lambda: [{"val_loss": v} for v in next(losses)], kept.append,
+                             log=lines.append, label="[run]")
+    assert [h.best_epoch for h in hists] == [2, 3] and [h.best_val_loss for h in hists] == [2.0, 4.0]
+    assert kept == [[True, True], [True, False], [False, True]]
+    assert [e["val_loss"] for e in hists[1].epochs] == [5.0, 6.0, 4.0] and all(h.seconds >= 0 for h in hists)
+    assert len(lines) == 3 and lines[0].startswith("[run] epoch=1 models=2")
 
 
 def test_fit_learns_digits_and_keeps_best_checkpoint():
     ds = data.load("digits")
     tr, va = data.stratified_split(ds.y_train.numpy(), 0.1, 0)
     net = models.LeNet5(10, 1)
-    r = train.recipe("lenet5", "smoke", epochs=6)
+    r = replace(LENET_SMOKE, epochs=6)
     hist = train.fit(net, ds.x_train[tr], ds.y_train[tr], ds.x_train[va], ds.y_train[va], r,
                      mean=ds.mean, std=ds.std, seed=0, log=lambda s: None)
     losses = [e["val_loss"] for e in hist.epochs]
@@ -47,11 +51,11 @@ def test_fit_learns_digits_and_keeps_best_checkpoint():
 def test_fit_is_deterministic_on_cpu():
     ds = data.load("digits")
     x, y = ds.x_train[:256], ds.y_train[:256]
-    r = train.recipe("resnet18", "smoke", epochs=1)
+    r = replace(RESNET_SMOKE, epochs=1)
     outs = []
     for _ in range(2):
-        torch.manual_seed(0)
-        net = models.resnet18(10, width=0.25, in_channels=1)
+        with models.seeded(0):
+            net = models.resnet18(10, width=0.25, in_channels=1)
         train.fit(net, x, y, x[:64], y[:64], r, mean=ds.mean, std=ds.std, seed=1, log=lambda s: None)
         outs.append(train.predict(net, x[:8], ds.mean, ds.std))
     assert torch.allclose(outs[0], outs[1])
