@@ -128,7 +128,7 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
                            equivalence(lo, hi, BENEFIT_MARGIN),
                            f"MTL − STL on Task1 at p = 1, 95 % bootstrap CI, inside ±{BENEFIT_MARGIN:g} points",
                            len(p1) + len(stl)))
-        per_p = [(q, *stats.bootstrap_diff(v, stl)) for q, v in sorted(t1.items())]
+        per_p = [(r.p, 100 * r.benefit, 100 * r.low, 100 * r.high) for r in stats.transfer_benefit(part).itertuples()]
         verdicts = [at_least(lo, hi, -BENEFIT_MARGIN) for _, _, lo, hi in per_p]
         worst = min(per_p, key=lambda t: t[1]) if per_p else None
         verdict = (TOO_FEW if not per_p or TOO_FEW in verdicts else FAILS if FAILS in verdicts
@@ -162,12 +162,13 @@ def evaluate(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def from_results(results=None) -> tuple[pd.DataFrame, list[str]]:
-    """The claims table from every record under a results folder, and the records that could not be read."""
+    """The claims table from the published records and those under a results folder, and the records
+    that could not be read."""
     from hetnoise import records
 
     frames, problems = {}, []
     for experiment in ("multiclass", "mtl", "multilabel"):
-        recs, bad = records.load_records(results, experiment)
+        recs, bad = records.load_all(experiment, results=results)
         frames[experiment], problems = records.records_frame(recs), problems + bad
     return evaluate(frames), problems
 

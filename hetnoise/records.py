@@ -38,6 +38,11 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def published_dir() -> Path:
+    """The published results: records of the project's own runs, tracked in the repository."""
+    return repo_root() / "published"
+
+
 def results_dir() -> Path:
     """Where records are read and written by default: $HETNOISE_RESULTS, else `<repo>/results`."""
     return Path(os.environ.get("HETNOISE_RESULTS") or repo_root() / "results")
@@ -251,6 +256,21 @@ def load_records(results: str | os.PathLike | None = None, experiment: str | Non
     return records, problems
 
 
+def load_all(experiment: str | None = None, profile: str | None = None,
+             results: str | os.PathLike | None = None) -> tuple[list[dict], list[str]]:
+    """What the book reads: the published records and those of the user's results folder (default
+    `results_dir()`), each tagged with its `_source`; a run found in both is taken once, as published."""
+    out, problems, seen = [], [], set()
+    for source, base in (("published", published_dir()), ("local", Path(results) if results else results_dir())):
+        recs, bad = load_records(base, experiment, profile) if base.is_dir() else ([], [])
+        problems += bad
+        for r in recs:
+            if r["run_id"] not in seen:
+                seen.add(r["run_id"])
+                out.append({**r, "_source": source})
+    return out, problems
+
+
 def records_frame(records: list[dict]):
     """A flat pandas table: one row per run, parameters and scalar results as columns."""
     import pandas as pd
@@ -261,5 +281,6 @@ def records_frame(records: list[dict]):
         row.update({k: v for k, v in r["result"].items() if isinstance(v, (int, float, str, bool)) or v is None})
         row["device_name"] = r["provenance"].get("device_name")
         row["git_revision"] = r["provenance"].get("git_revision")
+        row["source"] = r.get("_source", "local")
         rows.append(row)
     return pd.DataFrame(rows)

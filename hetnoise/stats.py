@@ -39,3 +39,16 @@ def bootstrap_slope(x, y, n: int = 4000, level: float = 0.95, seed: int = 0) -> 
     slopes = (xc * (ys - ys.mean(1, keepdims=True))).sum(1) / (xc ** 2).sum(1)
     lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
     return est, float(lo), float(hi)
+
+
+def transfer_benefit(frame):
+    """MTL − STL Task1 accuracy at each p, with its bootstrap 95 % interval over runs (fractions): one row
+    per p of the multi-task runs of `frame`, against all its single-task runs."""
+    import pandas as pd
+
+    stl = frame[frame["mode"] == "stl"].task1_acc.to_numpy(float)
+    rows = []
+    for p, g in frame[frame["mode"] == "mtl"].groupby("p"):
+        est, lo, hi = bootstrap_diff(g.task1_acc.to_numpy(float), stl)
+        rows.append({"p": p, "benefit": est, "low": lo, "high": hi, "mtl runs": len(g), "stl runs": len(stl)})
+    return pd.DataFrame(rows, columns=["p", "benefit", "low", "high", "mtl runs", "stl runs"])

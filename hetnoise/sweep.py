@@ -1,7 +1,9 @@
 """Run a profile's grid through papermill on Dask: one task per cell, resumable, nothing lost.
 
-Each cell's notebook writes its record atomically; the executed notebook is then copied beside it
-under a temporary name and renamed. A cell whose record exists is skipped, so a killed sweep redoes only what is missing.
+Each execution writes into a hidden staging folder; then every finished cell gets its executed notebook
+and, last, its record, each by an atomic rename: a record never exists without its notebook. A cell
+whose record exists is skipped, so a killed sweep redoes only what is missing; each cell is claimed by a
+lock that dies with its process, so two sweeps into one folder never train the same cell.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
 others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
 `settings.PACKABLE` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
@@ -14,11 +16,14 @@ On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import signal
 import time
 import traceback
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,19 +102,27 @@ def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:
 def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", retries: int = 1,
              threads: int = 0, batched: bool = False) -> list[tuple[str, str]]:
     """Execute the notebook once for a pack of cells with papermill (on a Dask worker): the first cell's
-    parameters, the others as `pack`. One ("done" | "failed", path) per cell. When a pack fails, its
-    missing cells are run again one at a time, so one bad cell cannot fail the others; a single cell is
-    retried `retries` times and then gets an error record beside its executed notebook."""
+    parameters, the others as `pack`. One ("done" | "failed" | "skipped", path) per cell. Each cell is
+    claimed first (`claim`): one that another live sweep holds, or that is done by now, is skipped. When a
+    pack fails, its missing cells are run again one at a time, so one bad cell cannot fail the others; a
+    single cell is retried `retries` times and then gets an error record beside its executed notebook."""
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # set by Dask's nanny: makes torch's CPU training ~3× slower
     device = device or _worker_device()
-    if len(cells) > 1:
-        _execute(cells, notebook, results, device, batched=batched)
-        missing = [c for c in cells if not c.done()]
-        return [("done", str(c.record)) for c in cells if c not in missing] + [
-            out for c in missing for out in run_pack([c], notebook, results, device, retries)]
-    cell = cells[0]
+    with ExitStack() as stack:
+        mine = [c for c in cells if stack.enter_context(claim(c)) and not c.done()]
+        out = [("skipped", str(c.record)) for c in cells if c not in mine]
+        if len(mine) > 1:
+            _execute(mine, notebook, results, device, batched=batched)
+            missing = [c for c in mine if not c.done()]
+            return out + [("done", str(c.record)) for c in mine if c not in missing] + [
+                result for c in missing for result in _run_one(c, notebook, results, device, retries)]
+        return out + [result for c in mine for result in _run_one(c, notebook, results, device, retries)]
+
+
+def _run_one(cell: Cell, notebook: str, results: str, device: str, retries: int) -> list[tuple[str, str]]:
+    """One claimed cell, retried; an error record with the traceback when every attempt failed."""
     for attempt in range(retries + 1):
         error = _execute([cell], notebook, results, device, keep_failed=attempt == retries)
         if not error:
@@ -122,51 +135,96 @@ def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", r
     return [("failed", str(cell.error))]
 
 
+@contextmanager
+def claim(cell: Cell):
+    """Hold an exclusive lock on a cell while it runs, so two sweeps into one folder never train it twice;
+    yields False when another process holds it. The lock (`flock`) dies with its process, so a killed
+    sweep holds nothing; its partial files are removed by the next claim."""
+    cell.record.parent.mkdir(parents=True, exist_ok=True)
+    path = cell.record.with_name(f".{cell.run_id}.claim")
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        yield False
+        return
+    try:
+        for stale in cell.record.parent.glob(f".{cell.run_id}.*"):
+            if stale != path:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+        yield True
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
 def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_failed: bool = False,
              batched: bool = False) -> str:
-    """One papermill execution for `cells`; each cell whose valid record it wrote gets a copy of the
-    executed notebook. Returns the error ("" when every cell is done); with `keep_failed`, the executed
-    notebook of a failure is kept beside the first missing cell as `.error.ipynb`."""
+    """One papermill execution for `cells`, writing into a hidden staging folder; then each cell whose valid
+    record it wrote gets its executed notebook (and any arrays) first and its record last, each by an atomic
+    rename, so a record never exists without its notebook. The kernel's stderr goes to a log, not the
+    terminal. Returns the error ("" when every cell is done); with `keep_failed`, the executed notebook of
+    a failure is kept beside the first missing cell as `.error.ipynb`."""
     import papermill
 
     first = cells[0]
-    first.record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = first.record.with_name(f".{first.run_id}.{os.getpid()}.running.ipynb")
-    params = {**first.params, "results_dir": str(results), "run_id": first.run_id, "device": device}
+    stage = first.record.with_name(f".{first.run_id}.{os.getpid()}.staging")
+    stage.mkdir(parents=True, exist_ok=True)
+    executed = stage / "executed.ipynb"
+    params = {**first.params, "results_dir": str(stage), "run_id": first.run_id, "device": device}
     if len(cells) > 1:
         free = settings.PACKABLE[first.experiment]
         params["pack"] = [{**{k: c.params[k] for k in free if k in c.params}, "run_id": c.run_id} for c in cells[1:]]
         params["batched"] = batched
     error = ""
     try:
-        papermill.execute_notebook(notebook, str(tmp), parameters=params, kernel_name="python3",
-                                   cwd=str(records.repo_root()), progress_bar=False, log_output=False)
+        with _stderr_to(stage / "kernel.log"):
+            papermill.execute_notebook(notebook, str(executed), parameters=params, kernel_name="python3",
+                                       cwd=str(records.repo_root()), progress_bar=False, log_output=False)
     except Exception as e:  # reported by the caller; the sweep goes on with other cells
         error = "".join(traceback.format_exception(e))[-20000:]
-    finished = [c for c in cells if c.done()]
-    _keep_notebook(tmp, [c.executed for c in finished])
-    for c in finished:
+    for c in cells:
+        staged = records.record_path(stage, c.experiment, c.profile, c.run_id)
+        try:
+            records.read_record(staged)
+        except ValueError:
+            continue
+        _copy_atomic(executed, c.executed)
+        for extra in staged.parent.glob(f"{c.run_id}.*"):
+            if extra != staged:
+                os.replace(extra, c.record.with_name(extra.name))
+        os.replace(staged, c.record)
         c.error.unlink(missing_ok=True)
-    missing = [c for c in cells if c not in finished]
+    missing = [c for c in cells if not c.done()]
     if missing:
         error = error or f"the notebook wrote no valid record of {', '.join(c.run_id for c in missing)}"
         if keep_failed:
-            _keep_notebook(tmp, [missing[0].record.with_suffix(".error.ipynb")])
-    tmp.unlink(missing_ok=True)
+            _copy_atomic(executed, missing[0].record.with_suffix(".error.ipynb"))
+    shutil.rmtree(stage, ignore_errors=True)
     return error
 
 
-def _keep_notebook(tmp: Path, targets: list[Path]) -> None:
-    """Copy the executed notebook `tmp` to each target path, each written under a temporary name and
-    renamed, so a target either holds the whole notebook or does not exist."""
-    import shutil
+@contextmanager
+def _stderr_to(path: Path):
+    """Send this process's standard error (file descriptor 2, which a kernel inherits) to `path`."""
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
-    if not tmp.exists():
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    """Copy `source` to `target` under a temporary name, then rename: `target` is whole or absent."""
+    if not source.exists():
         return
-    for target in targets:
-        part = target.with_name(f".{target.name}.{os.getpid()}.part")
-        shutil.copyfile(tmp, part)
-        os.replace(part, target)
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+    shutil.copyfile(source, part)
+    os.replace(part, target)
 
 
 def _worker_device() -> str:
@@ -250,7 +308,7 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
             except Exception as e:  # a lost worker: report it as a failure of the pack's cells
                 outcome = [("failed", f"{fut.key} ({c.run_id}): {type(e).__name__}: {e}") for c in futures[fut]]
             for status, path in outcome:
-                (summary.done if status == "done" else summary.failed).append(path)
+                {"done": summary.done, "skipped": summary.skipped, "failed": summary.failed}[status].append(path)
             bar.update(len(outcome))
         bar.close()
     finally:
