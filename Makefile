@@ -1,4 +1,6 @@
-# Set-up, tests and the book. Everything runs inside .venv, created on first use.
+# Set-up, tests and the book. Everything runs inside .venv, created on first use. `make book` builds the
+# report from the published records and those in results/ without training; `make smoke` fills results/
+# with the offline smoke sweep; `make sweep PROFILE=...` runs any profile.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,7 +9,7 @@ PROFILE ?= smoke
 WORKERS ?= 2
 PACK ?= 4
 
-.PHONY: install test book sweep clean
+.PHONY: install test book sweep smoke clean
 
 install: $(VENV)/.installed
 
@@ -24,7 +26,10 @@ test: install
 sweep: install
 	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) --pack $(PACK)
 
-book: sweep
+smoke: PROFILE = smoke
+smoke: sweep
+
+book: install
 	HETNOISE_RESULTS=$(abspath $(RESULTS)) $(BIN)/jupyter-book build book
 	@echo "Book: $(abspath _build/html/index.html)"
 

@@ -1,4 +1,4 @@
-"""The `hetnoise` command: `sweep`, `status` and `data mini-coco`."""
+"""The `hetnoise` command: `sweep`, `status`, `publish` and `data mini-coco`."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +94,13 @@ def cmd_status(args) -> int:
     return 1 if problems or failures else 0
 
 
+def cmd_publish(args) -> int:
+    profiles.check(args.experiment, args.profile)
+    n = records.publish(args.results, args.experiment, args.profile)
+    print(f"{n} records of {args.experiment}/{args.profile} published to {records.published_dir()}")
+    return 0
+
+
 def cmd_mini_coco(args) -> int:
     from hetnoise import coco
 
@@ -127,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="what a results folder holds, per experiment and profile")
     st.add_argument("results", nargs="?", default=str(records.results_dir()))
     st.set_defaults(func=cmd_status)
+    pb = sub.add_parser("publish", help="copy finished records into published/, the report's results")
+    pb.add_argument("experiment")
+    pb.add_argument("--profile", required=True)
+    pb.add_argument("--results", default=str(records.results_dir()))
+    pb.set_defaults(func=cmd_publish)
     d = sub.add_parser("data", help="build data sets")
     dsub = d.add_subparsers(dest="dataset", required=True)
     mc = dsub.add_parser("mini-coco", help="draw mini MS-COCO from a COCO 2017 folder and cache it at 128×128")

@@ -7,6 +7,19 @@ MULTICLASS_KNEE = {"mnist": 0.8, "cifar10": 0.6}
 # Our offline and CPU stand-ins for the paper's data sets (same network, same protocol).
 STAND_IN = {"digits": "mnist", "fashion-mnist": "mnist", "mnist": "mnist", "cifar10": "cifar10"}
 
+# The paper's protocol of each study (§4), set beside ours in the book's "What was run" boxes.
+PROTOCOL = {
+    "multiclass": {
+        "data": "MNIST (60,000 training, 10,000 test images); CIFAR-10 (50,000 / 10,000)",
+        "network": "LeNet-5 with dropout (MNIST); ResNet18 (CIFAR-10)",
+        "training": "14 epochs at batch 128 (LeNet-5), 200 epochs at batch 256 (ResNet18); 9:1 train/validation "
+                    "split, only the training part corrupted; optimiser not stated",
+        "grid": "p ∈ {0, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 1}; each of the 10 classes clean in turn; both replacement "
+                "strategies",
+        "runs": "160 per data set (8 p × 10 clean classes × 2 strategies), one seed",
+    },
+}
+
 # §5.2 (percent test accuracy on Task1 / Task2 of CIFAR-100).
 MTL = {"stl_task1": 75.63, "mtl_task1_p0": 79.50, "benefit_p0": 3.87, "task2_p0": 80.9, "benefit_p1": 0.0}
 

@@ -50,24 +50,27 @@ def band(ax, x, mean, std, color, label, marker="o"):
 
 
 def multiclass_figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = ""):
-    """Fig. 4 redrawn: clean-class and mean corrupted-class test accuracy against p, one panel per
-    data set × strategy, mean ± std over runs (clean classes and seeds)."""
-    stats = summarise(frame, ["dataset", "strategy", "p"], ["clean_acc", "corrupted_acc"])
-    panels = list(stats.groupby(["dataset", "strategy"]).groups)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.2), squeeze=False, sharey=True)
-    for ax, (dset, strat) in zip(axes[0], panels):
-        s = stats[(stats.dataset == dset) & (stats.strategy == strat)].sort_values("p")
-        band(ax, s.p, s.clean_acc_mean, s.clean_acc_std, CLEAN, "clean class")
-        band(ax, s.p, s.corrupted_acc_mean, s.corrupted_acc_std, CORRUPT, "corrupted classes (mean)")
-        knee = (paper_knee or {}).get(dset)
-        if knee is not None:
-            ax.axvline(knee, color=PAPER, ls="--", lw=1)
-            ax.annotate(f"paper: holds to p≈{knee}", (knee, 0.04), rotation=90, ha="right", va="bottom",
-                        fontsize=7.5, color=PAPER)
-        label = "clean class may be drawn" if strat == "include" else "clean class never drawn"
-        ax.set(title=f"{dset}, {strat} ({label})", xlabel="corruption probability p", xlim=(-0.03, 1.03),
-               ylim=(0, 1.02))
-    axes[0][0].set_ylabel("test accuracy")
+    """Fig. 4 redrawn in the paper's layout: clean-class and mean corrupted-class test accuracy (%) against
+    p, left the corrupted label may take the clean class (include), right it may not (exclude); mean ± 1
+    std over runs (clean classes and seeds); one row per data set."""
+    frame = frame.assign(clean_pct=100 * frame.clean_acc, corrupted_pct=100 * frame.corrupted_acc)
+    stats = summarise(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
+    datasets = sorted(stats.dataset.unique())
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(7.6, 3.3 * len(datasets)), squeeze=False, sharey=True)
+    for row, dset in zip(axes, datasets):
+        for ax, strat in zip(row, ("include", "exclude")):
+            s = stats[(stats.dataset == dset) & (stats.strategy == strat)].sort_values("p")
+            if s.empty:
+                ax.text(0.5, 0.5, f"no {strat} runs", ha="center", va="center", transform=ax.transAxes)
+            band(ax, s.p, s.clean_pct_mean, s.clean_pct_std, CLEAN, "clean class")
+            band(ax, s.p, s.corrupted_pct_mean, s.corrupted_pct_std, CORRUPT, "corrupted classes (mean)")
+            knee = (paper_knee or {}).get(dset)
+            if knee is not None:
+                ax.axvline(knee, color=PAPER, ls="--", lw=1, label=f"paper: corrupted hold to p ≈ {knee}")
+            how = "may take" if strat == "include" else "never takes"
+            ax.set(title=f"{dset}: noisy label {how} the clean class", xlabel="corruption probability p",
+                   xlim=(-0.03, 1.03), ylim=(0, 102))
+        row[0].set_ylabel("test accuracy (%)")
     axes[0][0].legend(loc="lower left")
     if subtitle:
         fig.suptitle(subtitle, fontsize=9, color="#555555")

@@ -41,6 +41,14 @@ EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
 }
 
 
+# The grids of the report's published results (records in `published/`, made by the project's own runs):
+# a study, a profile and the narrowing of its grid. A test checks that nothing else is published.
+PUBLISHED = [
+    {"experiment": "multiclass", "profile": "paper", "overrides": {"dataset": ["mnist"]},
+     "title": "MNIST, the paper's protocol"},
+]
+
+
 def notebook(experiment: str) -> Path:
     """The notebook an experiment runs."""
     return repo_root() / "notebooks" / f"{experiment}.ipynb"

@@ -271,6 +271,30 @@ def load_all(experiment: str | None = None, profile: str | None = None,
     return out, problems
 
 
+def publish(results: str | os.PathLike, experiment: str, profile: str, to: str | os.PathLike | None = None) -> int:
+    """Copy the valid records of `results/experiment/profile` into the published folder, each with its
+    executed notebook when it is the first run of its execution (a pack's notebook shows that one).
+    Returns the number of records copied; records already published are left as they are."""
+    import shutil
+
+    target = Path(to) if to else published_dir()
+    recs, problems = load_records(results, experiment, profile)
+    if problems:
+        raise ValueError(f"{len(problems)} records under {results} cannot be published: {problems[0]}")
+    copied = 0
+    for r in recs:
+        dest = record_path(target, experiment, profile, r["run_id"])
+        if dest.exists():
+            continue
+        notebook = Path(r["_path"]).with_suffix(".ipynb")
+        if r["result"].get("pack_index", 0) == 0 and notebook.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(notebook, dest.with_suffix(".ipynb"))
+        atomic_write_text(dest, Path(r["_path"]).read_text())
+        copied += 1
+    return copied
+
+
 def records_frame(records: list[dict]):
     """A flat pandas table: one row per run, parameters and scalar results as columns."""
     import pandas as pd

@@ -92,3 +92,24 @@ def test_records_frame_flattens_params_and_scalar_results(tmp_path):
     records.save_run(tmp_path, "multiclass", smoke(p=0.1), {**RESULT, "curve": [1, 2]})
     frame = records.records_frame(records.load_records(tmp_path)[0])
     assert frame.loc[0, "p"] == 0.1 and frame.loc[0, "clean_acc"] == 0.9 and "curve" not in frame
+
+
+def test_publish_and_load_all(tmp_path, monkeypatch):
+    """Publishing copies valid records and the notebook of each execution's first run; the book's reader
+    takes published and local records, a run found in both once."""
+    local, published = tmp_path / "results", tmp_path / "published"
+    paths = [records.save_run(local, "multiclass", smoke(p=0.5, clean_class=c), {**RESULT, "pack_index": c})
+             for c in (0, 1)]
+    for path in paths:
+        path.with_suffix(".ipynb").write_text("{}")
+    assert records.publish(local, "multiclass", "smoke", to=published) == 2
+    assert records.publish(local, "multiclass", "smoke", to=published) == 0
+    out = published / "multiclass" / "smoke"
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [paths[0].with_suffix(".ipynb").name]
+    monkeypatch.setattr(records, "published_dir", lambda: published)
+    records.save_run(local, "multiclass", smoke(p=0.7), RESULT)
+    recs, problems = records.load_all("multiclass", results=local)
+    assert not problems and sorted(r["_source"] for r in recs) == ["local", "published", "published"]
+    paths[1].write_text("{")
+    with pytest.raises(ValueError, match="cannot be published"):
+        records.publish(local, "multiclass", "smoke", to=tmp_path / "other")
