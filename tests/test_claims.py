@@ -60,19 +60,48 @@ def test_mtl_claims_follow_the_benefit():
     like_paper = claims.evaluate({"mtl": mtl_frame(0.04, 0.0)})
     assert verdict(like_paper, "the transfer benefit shrinks").verdict == claims.HOLDS
     assert verdict(like_paper, "at p = 1").verdict == claims.HOLDS
-    assert verdict(like_paper, "MTL Task1 never").verdict == claims.HOLDS
+    assert verdict(like_paper, "MTL Task1 does not").verdict == claims.HOLDS
     hurt = claims.evaluate({"mtl": mtl_frame(0.04, -0.10)})
     assert verdict(hurt, "at p = 1").verdict == claims.FAILS
-    assert verdict(hurt, "MTL Task1 never").verdict == claims.FAILS
+    assert verdict(hurt, "MTL Task1 does not").verdict == claims.FAILS
     single = claims.evaluate({"mtl": mtl_frame(0.04, 0.0, runs=1)})
     assert set(single.verdict) == {claims.TOO_FEW}
 
 
-def test_multilabel_clean_group_and_empty_input():
+def test_multilabel_clean_group_per_mode_and_empty_input():
     rng = np.random.default_rng(0)
-    rows = [{"profile": "paper", "dataset": "mini-coco", "case": c, "p": p, "seed": s,
-             "map_clean": 0.30 + rng.normal(0, 0.003)} for c in (1, 2) for p in (0, 0.5, 1) for s in range(3)]
+    rows = [{"profile": "paper", "dataset": "mini-coco", "case": c, "mode": m, "p": p, "seed": s,
+             "map_clean": 0.30 + rng.normal(0, 0.003)}
+            for m in ("flip", "swap") for c in (1, 2) for p in (0, 0.5, 1) for s in range(3)]
     table = claims.evaluate({"multilabel": pd.DataFrame(rows)})
-    assert list(table.verdict) == [claims.HOLDS, claims.HOLDS] and list(table.runs) == [9, 9]
+    assert list(table.verdict) == [claims.HOLDS] * 4 and list(table.runs) == [9] * 4  # swap and flip apart
+    assert sorted(table.scope) == sorted(f"mini-coco, case {c}, {m}" for m in ("flip", "swap") for c in (1, 2))
     empty = claims.evaluate({})
     assert empty.empty and "verdict" in empty.columns
+
+
+def test_a_ceiling_cannot_show_a_drop_and_a_real_decline_never_holds():
+    pinned = multiclass_frame(0.0, noise=0.0).assign(clean_acc=1.0)
+    assert verdict(claims.evaluate({"multiclass": pinned}), "clean-class").verdict == claims.CEILINGED
+    small_but_real = multiclass_frame(-0.012, noise=0.0005)  # −1.2 points over p = 0 → 1: inside the margin
+    row = verdict(claims.evaluate({"multiclass": small_but_real}), "clean-class")
+    assert abs(float(row.ours.split()[0])) < claims.MARGIN and row.verdict == claims.FAILS
+    assert "below 0" in row.why
+
+
+def test_benefit_claims_need_a_benefit_at_p0():
+    none = claims.evaluate({"mtl": mtl_frame(0.0, 0.0)})
+    assert verdict(none, "multi-task learning helps").verdict != claims.HOLDS
+    for claim in ("the transfer benefit shrinks", "at p = 1"):
+        assert verdict(none, claim).verdict == claims.NOT_APPLICABLE
+        assert "no transfer benefit" in verdict(none, claim).why
+
+
+def test_every_verdict_but_holds_says_why_and_the_margin_comes_from_the_paper():
+    assert claims.MARGIN == round(3.87 / 2, 2)
+    tables = [claims.evaluate({"multiclass": multiclass_frame(s, noise=n)}) for s, n in ((-0.3, 0.005), (-0.05, 0.2))]
+    tables += [claims.evaluate({"mtl": mtl_frame(b0, b1, runs=r)}) for b0, b1, r in ((0.04, -0.1, 4), (0.0, 0.0, 4),
+                                                                                     (0.04, 0.0, 1))]
+    rows = pd.concat(tables)
+    assert (rows.verdict != claims.HOLDS).any()
+    assert all(bool(w) == (v != claims.HOLDS) for v, w in zip(rows.verdict, rows.why))
