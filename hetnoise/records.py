@@ -39,8 +39,9 @@ def repo_root() -> Path:
 
 
 def published_dir() -> Path:
-    """The published results: records of the project's own runs, tracked in the repository."""
-    return repo_root() / "published"
+    """The published results: records of the project's own runs, tracked in the repository
+    ($HETNOISE_PUBLISHED names another folder, e.g. an empty one to build the book from local runs only)."""
+    return Path(os.environ.get("HETNOISE_PUBLISHED") or repo_root() / "published")
 
 
 def results_dir() -> Path:
