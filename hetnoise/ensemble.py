@@ -85,7 +85,7 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
     def train_epoch():
         base.train()
         perms = torch.stack([torch.randperm(n, device=dev, generator=g) for g in gens])
-        total = torch.zeros(k, device=dev)
+        total = torch.zeros(2, k, device=dev)
         for s in range(steps):
             idx = perms[:, s * r.batch_size:(s + 1) * r.batch_size]
             xb = torch.stack([train.batch(x_train[i], r.augment, g, mean_t, std_t, dev) for i, g in zip(idx, gens)])
@@ -93,13 +93,15 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
                      for m, i in zip(nets, idx)]
             with train.autocast(dev):
                 logits = forward(params, buffers, xb, *(torch.stack(ms) for ms in zip(*masks)))
-            batch_loss = per_model_loss(loss, logits.float(), y_train[rows, idx])
+            yb = y_train[rows, idx]
+            batch_loss = per_model_loss(loss, logits.float(), yb)
             opt.zero_grad(set_to_none=True)
             batch_loss.sum().backward()
             opt.step()
             sched.step()
-            total += batch_loss.detach()
-        return [{"train_loss": v} for v in (total / steps).tolist()]
+            total += torch.stack([batch_loss.detach(), train.batch_accuracy(logits.detach(), yb)])
+        means = (total / steps).tolist()
+        return [{"train_loss": lo, **({"train_acc": acc} if loss == "ce" else {})} for lo, acc in zip(*means)]
 
     def validate():
         logits = _predict_stacked(evaluate, base, params, buffers, x_val, mean_t, std_t, dev)

@@ -1,4 +1,5 @@
-"""Evaluation metrics: per-class accuracy for multi-class tasks, average precision for multi-label."""
+"""Evaluation metrics: per-class accuracy, precision and F1 for multi-class tasks, average precision for
+multi-label."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,6 +14,24 @@ def per_class_accuracy(y_true, y_pred, num_classes: int) -> np.ndarray:
         if mask.any():
             acc[c] = float((y_pred[mask] == c).mean())
     return acc
+
+
+def confusion(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class): rows are true classes."""
+    idx = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(idx, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def precision_recall_f1(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall and F1 of a confusion matrix; NaN where a class was never predicted
+    (precision) or never present (recall). Under `include` noise the clean class can become a sink that
+    takes in other classes' images: precision shows it, accuracy (recall) does not."""
+    m = np.asarray(matrix, dtype=float)
+    tp = np.diag(m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision, recall = tp / m.sum(0), tp / m.sum(1)
+        f1 = 2 * tp / (m.sum(0) + m.sum(1))
+    return precision, recall, f1
 
 
 def average_precision(y_true, scores) -> np.ndarray:

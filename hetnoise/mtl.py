@@ -82,9 +82,9 @@ def fit_mtl(model: MultiHead, tasks: list[Task], r: train.Recipe, *, mean, std, 
     def train_epoch():
         model.train()
         perms = [torch.randperm(len(x), device=dev, generator=gen) for x in xs]
-        totals = torch.zeros(len(tasks), device=dev)
+        totals = torch.zeros(2, len(tasks), device=dev)
         for step in range(steps):
-            losses = []
+            losses, accs = [], []
             for t, (x, y, perm) in enumerate(zip(xs, ys, perms)):
                 start = (step * r.batch_size) % max(1, len(x) - r.batch_size + 1)
                 idx = perm[start:start + r.batch_size]
@@ -93,13 +93,16 @@ def fit_mtl(model: MultiHead, tasks: list[Task], r: train.Recipe, *, mean, std, 
                 with train.autocast(dev):
                     logits = model(train.batch(x[idx], r.augment, gen, mean_t, std_t, dev), t)
                 losses.append(F.cross_entropy(logits.float(), y[idx]))
+                accs.append(train.batch_accuracy(logits.detach().float(), y[idx]))
             loss = torch.stack(losses).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            totals += torch.stack(losses).detach()
-        return [{f"task{t + 1}_train_loss": v for t, v in enumerate((totals / steps).tolist())}]
+            totals += torch.stack([torch.stack(losses).detach(), torch.stack(accs)])
+        means = (totals / steps).tolist()
+        return [{**{f"task{t + 1}_train_loss": v for t, v in enumerate(means[0])},
+                 **{f"task{t + 1}_train_acc": v for t, v in enumerate(means[1])}}]
 
     def validate():
         row = {}

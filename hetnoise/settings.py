@@ -69,7 +69,8 @@ _RESNET_PAPER = Recipe(epochs=200, batch_size=256, optimizer="sgd", lr=0.1, weig
 PROFILES: dict[str, dict[str, Profile]] = {
     "multiclass": {
         "paper": Profile("mnist", {"lenet5": _LENET_PAPER, "resnet18": _RESNET_PAPER}),
-        "cpu": Profile("fashion-mnist", {"lenet5": _LENET_PAPER, "resnet18": replace(_RESNET_PAPER, epochs=15)}),
+        # The paper's MNIST protocol on a harder data set of the same shape (not in the paper).
+        "fashion": Profile("fashion-mnist", {"lenet5": _LENET_PAPER}),
         "smoke": Profile("digits", {
             "lenet5": Recipe(epochs=10, batch_size=128, optimizer="adam", lr=2e-3),
             "resnet18": Recipe(epochs=2, batch_size=128, optimizer="sgd", lr=0.05, weight_decay=5e-4,

@@ -135,7 +135,8 @@ def prepare(model: nn.Module, dev: torch.device, seed: int | None = None) -> nn.
 def make_step(model: nn.Module, opt, sched, criterion, mean, std, augment: bool, gen: torch.Generator,
               compile: bool = False):
     """One optimiser step on a uint8 batch: augment and normalise on the device, bf16 forward on CUDA.
-    Returns `step(x_uint8, y) -> detached loss`; `compile` runs the forward through `torch.compile`."""
+    Returns `step(x_uint8, y) -> (loss, accuracy on y)` as one detached 2-vector (accuracy 0 for
+    multi-label targets); `compile` runs the forward through `torch.compile`."""
     dev = next(model.parameters()).device
     mean_t, std_t = channel_stats(mean, std, dev)
     forward = torch.compile(model) if compile else model
@@ -143,23 +144,32 @@ def make_step(model: nn.Module, opt, sched, criterion, mean, std, augment: bool,
     def step(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         xb = batch(xb, augment, gen, mean_t, std_t, dev)
         with autocast(dev):
-            batch_loss = criterion(forward(xb).float(), yb)
+            logits = forward(xb).float()
+        batch_loss = criterion(logits, yb)
         opt.zero_grad(set_to_none=True)
         batch_loss.backward()
         opt.step()
         sched.step()
-        return batch_loss.detach()
+        return torch.stack([batch_loss.detach(), batch_accuracy(logits.detach(), yb)])
 
     return step
 
 
+def batch_accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Share of a batch whose arg-max matches its (possibly noisy) label, over the last two dimensions
+    (so K×B logits give K values); zero for multi-label targets, where it has no meaning."""
+    if y.dtype.is_floating_point or y.dim() != logits.dim() - 1:
+        return torch.zeros(logits.shape[:-2], device=logits.device)
+    return (logits.argmax(-1) == y).float().mean(-1)
+
+
 def run_epoch(step, x: torch.Tensor, y: torch.Tensor, batch_size: int, gen: torch.Generator) -> torch.Tensor:
     """One pass over a shuffled order of device-resident `x`, `y` in full batches (the last partial
-    batch is dropped); returns the mean training loss as a device tensor."""
+    batch is dropped); returns the means of what `step` returns (loss, accuracy) as a device tensor."""
     n = len(x)
     steps = max(1, n // batch_size)
     perm = torch.randperm(n, device=x.device, generator=gen)
-    total = torch.zeros((), device=x.device)
+    total = torch.zeros(2, device=x.device)
     for s in range(steps):
         idx = perm[s * batch_size:(s + 1) * batch_size]
         total += step(x[idx], y[idx])
@@ -224,7 +234,8 @@ def fit(model: nn.Module, x_train, y_train, x_val, y_val, r: Recipe, *, mean, st
 
     def train_epoch():
         model.train()
-        return [{"train_loss": run_epoch(step, x_train, y_train, r.batch_size, gen).item()}]
+        loss_, acc = run_epoch(step, x_train, y_train, r.batch_size, gen).tolist()
+        return [{"train_loss": loss_, **({"train_acc": acc} if loss == "ce" else {})}]
 
     def validate():
         logits = predict(model, x_val, mean, std)

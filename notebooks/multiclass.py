@@ -28,8 +28,8 @@
 # gets its own record; the figures below show the first run.
 
 # %% tags=["parameters"]
-profile = "paper"  # paper, cpu or smoke: sets the default data set and the training recipe (hetnoise.settings)
-dataset = None  # None: the data set of the profile (paper: mnist, cpu: fashion-mnist, smoke: digits)
+profile = "paper"  # paper, fashion or smoke: sets the default data set and the training recipe (hetnoise.settings)
+dataset = None  # None: the data set of the profile (paper: mnist, fashion: fashion-mnist, smoke: digits)
 model = None  # None: lenet5 for 28×28 grey images, resnet18 for CIFAR
 p = 0.8  # corruption probability of every non-clean class
 clean_class = 0  # the class whose training labels are never changed
@@ -114,7 +114,10 @@ print(f"{models.count_parameters(net):,} parameters; best validation loss at epo
 curves = pd.DataFrame(history.epochs)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3))
 curves.plot(x="epoch", y=["train_loss", "val_loss"], ax=axes[0], ylabel="cross-entropy")
-curves.plot(x="epoch", y="val_acc", ax=axes[1], ylabel="validation accuracy (clean labels)", legend=False)
+axes[1].plot(curves.epoch, curves.train_acc, ls="--", label="training batches (noisy labels)")
+axes[1].plot(curves.epoch, curves.val_acc, label="validation (true labels)")
+axes[1].set(xlabel="epoch", ylabel="accuracy")
+axes[1].legend()
 axes[0].axvline(history.best_epoch, color="grey", ls=":")
 axes[1].axvline(history.best_epoch, color="grey", ls=":")
 plt.show()
@@ -143,8 +146,12 @@ plt.show()
 wall_time_s = (time.perf_counter() - t_start) / len(runs)
 for i, (r, pred, a, (clean_acc, corrupted_acc), rep, hist) in enumerate(zip(runs, preds, accs, scores, reports,
                                                                          histories)):
+    matrix = metrics.confusion(ds.y_test.numpy(), pred, ds.num_classes)
+    precision, _, f1 = metrics.precision_recall_f1(matrix)
     result = dict(clean_acc=clean_acc, corrupted_acc=corrupted_acc,
+                  clean_precision=float(precision[r["clean_class"]]), clean_f1=float(f1[r["clean_class"]]),
                   test_acc=float((pred == ds.y_test.numpy()).mean()), per_class_acc=a.tolist(),
+                  per_class_precision=precision.tolist(), confusion=matrix.tolist(),
                   noise=rep.to_dict(), history=hist.to_dict(), best_epoch=hist.best_epoch,
                   n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx),
                   n_test=len(ds.x_test), data_source=ds.source, device=str(dev), wall_time_s=wall_time_s,

@@ -10,7 +10,7 @@ def multiclass_frame(clean_slope, corrupted_drop=0.0, runs_per_p=3, noise=0.005,
     rows = []
     for p in (0.0, 0.5, 0.6, 0.8, 0.9, 1.0):
         for r in range(runs_per_p):
-            rows.append({"profile": "cpu", "dataset": "fashion-mnist", "strategy": "exclude", "p": p,
+            rows.append({"profile": "fashion", "dataset": "fashion-mnist", "strategy": "exclude", "p": p,
                          "clean_class": r, "clean_acc": 0.9 + clean_slope * p + rng.normal(0, noise),
                          "corrupted_acc": 0.9 - corrupted_drop * p + rng.normal(0, noise)})
     return pd.DataFrame(rows)
