@@ -1,18 +1,24 @@
-"""Training throughput of hetnoise.train against the reference a user would otherwise write.
+"""Training throughput of hetnoise.train against two baselines, with an ablation between them.
 
-Reference (a): a torchvision Dataset that turns each uint8 image into a PIL image and applies per-sample
-ToTensor/Normalize (plus RandomCrop/RandomHorizontalFlip when the recipe augments), a shuffling DataLoader
-with its default `num_workers=0`, and an fp32 training step. hetnoise (b): `train.run_epoch` on
-device-resident uint8 tensors, batches cut by index, batch augmentation, bf16/channels_last/fused on CUDA.
-Both train the same architecture with the paper recipe's optimiser on the same synthetic images, one
-epoch each in turn, after one warm-up epoch each; images/s is the median over rounds.
+Baselines: (a) `plain`, a competent tensor-resident fp32 loop (images normalised once and kept on the
+device, batches cut by index, the recipe's optimiser with torch's defaults); (b) `torchvision_reference`,
+torchvision's reference style (a Dataset serving one PIL image at a time through ToTensor/Normalize, plus
+RandomCrop/RandomHorizontalFlip when the recipe augments, a shuffling DataLoader: no workers on the CPU,
+4 workers with pinned memory on CUDA), fp32. The ablation starts from `plain` and adds one change at a
+time: uint8 images normalised per batch, a fused optimiser, channels_last and bf16 autocast (the last
+three on CUDA only); `hetnoise` is the real `train.make_step` + `train.run_epoch`, and on CUDA
+`hetnoise_compiled` its `torch.compile`d forward. All paths train the same network with the paper
+recipe's optimiser on the same synthetic images, one epoch each in turn after a warm-up epoch each;
+images/s is the median over rounds. The same run measures the device's dense matrix-multiply rate
+(fp32, and bf16 on CUDA) and reports the fraction of it each path's training FLOPs reach.
 
 LeNet-5 also gets the K-at-once comparison: K models trained by `ensemble.fit_many` in one vmapped run
 against the same K trained one after another.
 
-Usage: python benchmarks/train_throughput.py [--model lenet5|resnet18] [--smoke] [--out FILE]
-Without --smoke the figures are merged into benchmarks/results/train_throughput.json under the device
-kind (cpu / cuda); --smoke runs at toy size and writes only to --out.
+Usage: python benchmarks/train_throughput.py [--model lenet5|resnet18] [--smoke] [--save] [--out FILE]
+The last line printed is `ratio: <hetnoise / plain>` of the last model. Figures are written only with
+--save (to --out, default benchmarks/results/train_throughput.json, merged under the device kind), each
+model's entry with its own provenance.
 """
 from __future__ import annotations
 
@@ -22,9 +28,9 @@ import json
 import os
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -32,8 +38,6 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
-
-from dataclasses import replace
 
 from hetnoise import ensemble, models, records, settings, train
 
@@ -43,6 +47,10 @@ SETUPS = {"lenet5": {"size": 28, "channels": 1, "batch_size": 128},
 # Dense bf16 tensor-core peak (TFLOPS, no sparsity) by device-name fragment; the first match wins.
 PEAK_BF16_TFLOPS = [("H100 PCIe", 756), ("H100 NVL", 835), ("H100", 989), ("H200", 989), ("B200", 2250),
                     ("A100", 312), ("L40S", 362), ("L4", 121)]
+# The ablation, cumulative from `plain`: (name, uint8 per batch, fused optimiser, channels_last, bf16).
+ABLATION = [("plain", False, False, False, False), ("+uint8 batches", True, False, False, False),
+            ("+fused optimiser", True, True, False, False), ("+channels_last", True, True, True, False),
+            ("+bf16 autocast", True, True, True, True)]
 
 
 class ArrayImages(torchvision.datasets.VisionDataset):
@@ -60,26 +68,30 @@ class ArrayImages(torchvision.datasets.VisionDataset):
         return self.transform(Image.fromarray(self.x[i])), int(self.y[i])
 
 
-def reference_loader(x, y, batch_size: int, mean, std, augment: bool, seed: int = 0) -> DataLoader:
-    """The DataLoader of the reference path: per-sample PIL transforms, shuffled, full batches."""
+def reference_loader(x, y, batch_size: int, mean, std, augment: bool, seed: int = 0, workers: int = 0,
+                     pin: bool = False) -> DataLoader:
+    """The DataLoader of torchvision's reference style: per-sample PIL transforms, shuffled, full batches."""
     steps = [transforms.RandomCrop(x.shape[-1], padding=4), transforms.RandomHorizontalFlip()] if augment else []
     tf = transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
     return DataLoader(ArrayImages(x, y, tf), batch_size=batch_size, shuffle=True, drop_last=True,
-                      generator=torch.Generator().manual_seed(seed))
+                      generator=torch.Generator().manual_seed(seed), num_workers=workers, pin_memory=pin,
+                      persistent_workers=workers > 0)
 
 
-def reference_optimizer(model, r: train.Recipe):
-    """The recipe's optimiser, plain (not fused)."""
+def reference_optimizer(model, r: train.Recipe, fused: bool = False):
+    """The recipe's optimiser with torch's defaults (or fused)."""
+    kw = {"fused": True} if fused else {}
     if r.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=r.lr, momentum=0.9, nesterov=True, weight_decay=r.weight_decay)
-    return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=r.lr, momentum=0.9, nesterov=True, weight_decay=r.weight_decay,
+                               **kw)
+    return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay, **kw)
 
 
 def reference_epoch(model, loader, opt, dev) -> None:
-    """One fp32 epoch of the reference loop."""
+    """One fp32 epoch of the torchvision-reference loop."""
     model.train()
     for xb, yb in loader:
-        xb, yb = xb.to(dev), yb.to(dev)
+        xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
         loss = F.cross_entropy(model(xb), yb)
         opt.zero_grad()
         loss.backward()
@@ -87,7 +99,7 @@ def reference_epoch(model, loader, opt, dev) -> None:
 
 
 def reference_fit(model, x, y, r: train.Recipe, *, mean, std, device="cpu", seed: int = 0):
-    """Train `model` for `r.epochs` epochs on the reference path (no checkpointing): the plain baseline."""
+    """Train `model` for `r.epochs` epochs on the torchvision-reference path (no checkpointing)."""
     dev = torch.device(device)
     torch.manual_seed(seed)
     model.to(dev)
@@ -95,6 +107,35 @@ def reference_fit(model, x, y, r: train.Recipe, *, mean, std, device="cpu", seed
     for _ in range(r.epochs):
         reference_epoch(model, loader, opt, dev)
     return model
+
+
+def tensor_epoch(net, r: train.Recipe, x, y, dev, mean, std, *, uint8: bool, fused: bool, channels_last: bool,
+                 bf16: bool):
+    """One epoch of the tensor-resident loop with the ablation's switches: `plain` with all of them off."""
+    net.to(dev)
+    if channels_last:
+        net.to(memory_format=torch.channels_last)
+    opt = reference_optimizer(net, r, fused)
+    mean_t, std_t = train.channel_stats(mean, std, dev)
+    xd, yd = x.to(dev), y.to(dev)
+    xd = xd if uint8 else train.normalise(xd, mean_t, std_t)
+    gen, bs = torch.Generator(device=dev).manual_seed(0), r.batch_size
+
+    def epoch():
+        net.train()
+        perm = torch.randperm(len(xd), device=dev, generator=gen)
+        for s in range(len(xd) // bs):
+            idx = perm[s * bs:(s + 1) * bs]
+            xb = train.crop_flip(xd[idx], 4, gen) if r.augment else xd[idx]
+            xb = train.normalise(xb, mean_t, std_t) if uint8 else xb
+            xb = xb.contiguous(memory_format=torch.channels_last) if channels_last else xb
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(net(xb).float(), yd[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    return epoch
 
 
 def synthetic(n: int, channels: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,8 +161,24 @@ def flops_per_image(name: str, channels: int, size: int) -> dict:
 
 
 def peak_tflops(device_name: str) -> float | None:
-    """The dense bf16 peak of a GPU by name, or None when it is not in the table."""
+    """The dense bf16 peak of a GPU by name (its data sheet), or None when it is not in the table."""
     return next((p for frag, p in PEAK_BF16_TFLOPS if frag in device_name), None)
+
+
+def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5) -> float:
+    """FLOP/s of an n×n×n matrix product on `dev` in `dtype` (TF32 off for fp32): the machine's own
+    dense rate that training throughput is compared with; the median of `rounds` after a warm-up."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    times = []
+    for i in range(rounds + 1):
+        sync()
+        t0 = time.perf_counter()
+        a @ b
+        sync()
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / statistics.median(times[1:])
 
 
 def alternate(paths: dict, rounds: int, sync) -> dict[str, list[float]]:
@@ -139,39 +196,47 @@ def alternate(paths: dict, rounds: int, sync) -> dict[str, list[float]]:
     return times
 
 
-def throughput(name: str, dev: torch.device, steps: int, rounds: int, batch_size: int | None = None) -> dict:
-    """Images/s of the reference and hetnoise paths for one model, measured alternately."""
+def throughput(name: str, dev: torch.device, steps: int, rounds: int, dense: dict, batch_size: int | None = None) -> dict:
+    """Images/s of the baselines, the ablation and hetnoise for one model, measured alternately."""
     setup = SETUPS[name]
     bs = batch_size or setup["batch_size"]
     r = replace(settings.PROFILES["multiclass"]["paper"].recipes[name], batch_size=bs)
     x, y = synthetic(steps * bs, setup["channels"], setup["size"])
     mean, std = (0.5,) * setup["channels"], (0.25,) * setup["channels"]
+    cuda = dev.type == "cuda"
+    workers = min(4, os.cpu_count() or 1) if cuda else 0
     ref_net = build(name, setup["channels"]).to(dev)
-    ref_loader, ref_opt = reference_loader(x, y, bs, mean, std, r.augment), reference_optimizer(ref_net, r)
-    fast = {}
+    ref_loader = reference_loader(x, y, bs, mean, std, r.augment, workers=workers, pin=cuda)
+    ref_opt = reference_optimizer(ref_net, r)
+    paths = {"torchvision_reference": lambda: reference_epoch(ref_net, ref_loader, ref_opt, dev)}
+    for label, uint8, fused, channels_last, bf16 in ABLATION:
+        if (fused or channels_last or bf16) and not cuda:
+            continue
+        paths[label] = tensor_epoch(build(name, setup["channels"]), r, x, y, dev, mean, std, uint8=uint8,
+                                    fused=fused, channels_last=channels_last, bf16=bf16)
     for label, compiled in (("hetnoise", False), ("hetnoise_compiled", True)):
-        if compiled and dev.type != "cuda":
+        if compiled and not cuda:
             continue
         net = train.prepare(build(name, setup["channels"]), dev)
         opt, sched = train.make_optimizer(net, r, 10 ** 6)
         gen = torch.Generator(device=dev).manual_seed(0)
         step = train.make_step(net, opt, sched, train.loss_fn("ce"), mean, std, r.augment, gen, compiled)
         xd, yd = x.to(dev), y.to(dev)
-        fast[label] = lambda step=step, xd=xd, yd=yd, gen=gen: train.run_epoch(step, xd, yd, bs, gen)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    times = alternate({"reference": lambda: reference_epoch(ref_net, ref_loader, ref_opt, dev), **fast}, rounds, sync)
-    per_s = {k: [steps * bs / t for t in v] for k, v in times.items()}
+        paths[label] = lambda step=step, xd=xd, yd=yd, gen=gen: train.run_epoch(step, xd, yd, bs, gen)
+    times = alternate(paths, rounds, torch.cuda.synchronize if cuda else (lambda: None))
+    per_s = {k: statistics.median(steps * bs / t for t in v) for k, v in times.items()}
+    flops = flops_per_image(name, setup["channels"], setup["size"])
     out = {"image_size": setup["size"], "channels": setup["channels"], "batch_size": bs, "augment": r.augment,
            "optimizer": r.optimizer, "images_per_epoch": steps * bs, "rounds": rounds,
-           "reference_dataloader_workers": 0, "images_per_s_by_round": per_s,
-           **{f"{k}_images_per_s": statistics.median(v) for k, v in per_s.items()}}
-    out["ratio"] = out["hetnoise_images_per_s"] / out["reference_images_per_s"]
-    out["flops_per_image"] = flops_per_image(name, setup["channels"], setup["size"])
-    if dev.type == "cuda":
-        peak = peak_tflops(torch.cuda.get_device_name(dev))
-        out["peak_bf16_tflops"] = peak
-        out["fraction_of_peak"] = (out["hetnoise_images_per_s"] * out["flops_per_image"]["train"] / (peak * 1e12)
-                                   if peak else None)
+           "reference_dataloader_workers": workers, "seconds_by_round": times, "images_per_s": per_s,
+           "flops_per_image": flops,
+           "fraction_of_dense": {rate: {k: v * flops["train"] / dense[rate] for k, v in per_s.items()}
+                                 for rate in dense},
+           "ratio": per_s["hetnoise"] / per_s["plain"],
+           "ratio_to_torchvision_reference": per_s["hetnoise"] / per_s["torchvision_reference"]}
+    if cuda:
+        out["peak_bf16_tflops"] = peak = peak_tflops(torch.cuda.get_device_name(dev))
+        out["fraction_of_peak"] = per_s["hetnoise"] * flops["train"] / (peak * 1e12) if peak else None
     return out
 
 
@@ -197,7 +262,8 @@ def k_at_once(k: int, n: int, dev: torch.device, rounds: int) -> dict:
 
 
 def save(path: Path, kind: str, figures: dict) -> None:
-    """Merge this run's figures into the JSON file under the device kind, model by model."""
+    """Merge this run's figures into the JSON file under the device kind, entry by entry (each model, the
+    K-at-once comparison and the dense rates keep the provenance of the run that measured them)."""
     doc = json.loads(path.read_text()) if path.is_file() else {}
     entry = doc.setdefault(kind, {"models": {}})
     entry["models"].update(figures.pop("models"))
@@ -209,8 +275,9 @@ def save(path: Path, kind: str, figures: dict) -> None:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=sorted(SETUPS), action="append", help="repeatable; default: both")
-    ap.add_argument("--smoke", action="store_true", help="toy size (a few seconds); writes only to --out")
-    ap.add_argument("--out", type=Path, help=f"JSON file to merge the figures into (default {RESULTS})")
+    ap.add_argument("--smoke", action="store_true", help="toy size (a few seconds)")
+    ap.add_argument("--save", action="store_true", help="write the figures (default: print only)")
+    ap.add_argument("--out", type=Path, default=RESULTS, help=f"JSON file --save merges into (default {RESULTS})")
     ap.add_argument("--device", default="", help="default: CUDA when present, else CPU")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads")
     ap.add_argument("--rounds", type=int, default=0, help="measured epochs per path (default 5; smoke 1)")
@@ -220,40 +287,53 @@ def main(argv=None) -> dict:
         raise ValueError("--threads must be ≥ 1, --rounds and --k ≥ 0")
     torch.set_num_threads(args.threads)
     dev = train.pick_device(args.device)
-    names = args.model or sorted(SETUPS)
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # for every path alike
+    names = args.model or ["resnet18", "lenet5"]
     rounds = args.rounds or (1 if args.smoke else 5)
-    load = os.getloadavg()[0]
-    figures = {"device": records.device_name() if dev.type == "cpu" else torch.cuda.get_device_name(dev),
-               "device_type": dev.type, "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "loadavg_1min_at_start": load, "smoke": args.smoke, "provenance": records.provenance(), "models": {}}
-    print(f"device {figures['device']} ({dev.type}), torch {torch.__version__}, {args.threads} threads, "
-          f"load {load:.2f}")
+    prov = records.provenance()
+    where = {"device": torch.cuda.get_device_name(dev) if cuda else records.device_name(), "device_type": dev.type,
+             "torch": torch.__version__, "threads": torch.get_num_threads(), "smoke": args.smoke,
+             "git_revision": prov["git_revision"], "measured_at": prov["timestamp_utc"]}
+    print(f"device {where['device']} ({dev.type}), torch {torch.__version__}, {args.threads} threads, "
+          f"1-minute load {os.getloadavg()[0]:.2f}")
+    n = 256 if args.smoke else 4096
+    dense = {"fp32": dense_rate(dev, torch.float32, n)}
+    if cuda:
+        dense["bf16"] = dense_rate(dev, torch.bfloat16, 8192)
+    print("dense matrix product: " + ", ".join(f"{k} {v / 1e9:,.0f} GFLOP/s" for k, v in dense.items()))
+    figures = {"dense_flops_per_s": {**dense, "matrix_size": n, **where}, "models": {}}
     if "lenet5" in names:
         k = args.k or (2 if args.smoke else 8)
-        n = 256 if args.smoke else (128 * 40 if dev.type == "cpu" else 128 * 200)
-        figures["k_at_once"] = ka = k_at_once(k, n, dev, rounds)
-        print(f"K-at-once LeNet-5, K={k}, {n} images each, 1 epoch: {ka['batched_s']:.2f} s batched, "
+        n_k = 256 if args.smoke else (128 * 40 if dev.type == "cpu" else 128 * 200)
+        ka = k_at_once(k, n_k, dev, rounds)
+        figures["k_at_once"] = {**ka, **where, "loadavg_1min_at_end": os.getloadavg()[0]}
+        print(f"K-at-once LeNet-5, K={k}, {n_k} images each, 1 epoch: {ka['batched_s']:.2f} s batched, "
               f"{ka['separate_s']:.2f} s separate ({ka['speedup']:.2f}×)")
     for name in names:
-        steps = 2 if args.smoke else {("lenet5", "cpu"): 40, ("resnet18", "cpu"): 2}.get((name, dev.type), 100)
+        steps = 2 if args.smoke else {("lenet5", "cpu"): 40, ("resnet18", "cpu"): 3}.get((name, dev.type),
+                                                                                       {"lenet5": 200}.get(name, 50))
         bs = (16 if name == "resnet18" else None) if args.smoke else None
-        f = figures["models"][name] = throughput(name, dev, steps, rounds, bs)
-        f["measured_at"] = figures["provenance"]["timestamp_utc"]
+        load = os.getloadavg()[0]
+        f = throughput(name, dev, steps, rounds, dense, bs)
+        figures["models"][name] = {**f, **where, "loadavg_1min_at_start": load,
+                                   "loadavg_1min_at_end": os.getloadavg()[0]}
         print(f"model: {name} ({f['image_size']}×{f['image_size']}, batch {f['batch_size']}, "
-              f"{f['images_per_epoch']} images an epoch, {rounds} rounds)")
-        for key in ("reference", "hetnoise", "hetnoise_compiled"):
-            if f"{key}_images_per_s" in f:
-                print(f"  {key:18s} {f[key + '_images_per_s']:10.1f} images/s")
-        print(f"  training FLOPs per image {f['flops_per_image']['train'] / 1e6:.2f} M")
-        if dev.type == "cuda":
+              f"{f['images_per_epoch']} images an epoch, {rounds} rounds, "
+              f"{f['flops_per_image']['train'] / 1e6:.2f} MFLOP per training image)")
+        for key, v in f["images_per_s"].items():
+            frac = "  ".join(f"{v * f['flops_per_image']['train'] / rate:6.1%} of dense {kind}"
+                             for kind, rate in dense.items())
+            print(f"  {key:22s} {v:10.1f} images/s  {frac}")
+        if cuda:
             frac = f["fraction_of_peak"]
-            print(f"  fraction of bf16 peak ({f['peak_bf16_tflops']} TFLOPS): "
+            print(f"  hetnoise: fraction of the data-sheet bf16 peak ({f['peak_bf16_tflops']} TFLOPS): "
                   + (f"{frac:.3%}" if frac is not None else "peak unknown for this device"))
+        print(f"ratio to torchvision_reference: {f['ratio_to_torchvision_reference']:.2f}")
         print(f"ratio: {f['ratio']:.2f}")
-    figures["loadavg_1min_at_end"] = os.getloadavg()[0]
-    out = args.out or (None if args.smoke else RESULTS)
-    if out:
-        save(out, dev.type, copy.deepcopy(figures))
+    if args.save:
+        save(args.out, dev.type, copy.deepcopy(figures))
     return figures
 
 

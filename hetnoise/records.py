@@ -77,17 +77,19 @@ def record_path(results: str | os.PathLike, experiment: str, profile: str, rid: 
 
 
 def git_revision() -> str:
-    """The repository's commit, with `-dirty` when tracked files differ; `unknown` outside git."""
+    """The repository's commit, with `-dirty` when tracked files differ. Outside git (a copy of a checkout
+    sent to another machine) $HETNOISE_GIT_REVISION, as the copy's sender wrote it, else `unknown`."""
+    fallback = os.environ.get("HETNOISE_GIT_REVISION") or "unknown"
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True, text=True,
                              timeout=10)
         if rev.returncode != 0:
-            return "unknown"
+            return fallback
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_root(),
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return fallback
 
 
 def _version(module: str) -> str | None:

@@ -25,24 +25,51 @@ def bench():
     return module
 
 
-def test_smoke_benchmark_prints_ratios_and_writes_only_to_out(tmp_path):
-    out, committed = tmp_path / "tt.json", ROOT / "benchmarks" / "results" / "train_throughput.json"
+def test_smoke_benchmark_prints_ratios_and_writes_nothing_without_save(tmp_path):
+    committed = ROOT / "benchmarks" / "results" / "train_throughput.json"
     before = committed.stat().st_mtime_ns if committed.exists() else None
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--threads", "2", "--out", str(out)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--threads", "2"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
     assert re.fullmatch(r"ratio: \d+\.\d+", lines[-1])
     assert sum(bool(re.fullmatch(r"ratio: \d+\.\d+", line)) for line in lines) == 2
-    doc = json.loads(out.read_text())["cpu"]
-    assert set(doc["models"]) == {"lenet5", "resnet18"} and doc["threads"] == 2 and doc["smoke"]
-    for f in doc["models"].values():
-        assert f["ratio"] == pytest.approx(f["hetnoise_images_per_s"] / f["reference_images_per_s"])
-        assert f["flops_per_image"]["train"] > f["flops_per_image"]["forward"] > 0
-    assert doc["k_at_once"]["k"] == 2 and doc["k_at_once"]["batched_s"] > 0
-    assert doc["provenance"]["git_revision"] and doc["torch"] == torch.__version__
-    assert list(tmp_path.iterdir()) == [out]
+    for path in ("torchvision_reference", "plain", "+uint8 batches", "hetnoise"):
+        assert sum(line.strip().startswith(path + " ") for line in lines) == 2, path
+    assert any(re.search(r"% of dense fp32", line) for line in lines)
+    assert list(tmp_path.iterdir()) == []
     assert (committed.stat().st_mtime_ns if committed.exists() else None) == before
+
+
+def test_gpu_check_at_toy_size_saves_figures_and_grid_records(tmp_path):
+    """The GPU check's whole path on this device: benchmark with --save, a packed sweep, the report."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path),
+                           "--toy", "--workers", "1", "--pack", "2"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert [s["exit"] for s in report["stages"]] == [0, 0], report["stages"]
+    (grid,) = report["grids"]
+    assert grid["runs_after"] - grid["runs_before"] == 2 and grid["wall_s"] > 0
+    assert report["provenance"]["git_revision"] and isinstance(report["batched"]["chosen"], bool)
+    doc = json.loads((tmp_path / "train_throughput.json").read_text())["cpu"]
+    f = doc["models"]["lenet5"]
+    assert f["ratio"] == pytest.approx(f["images_per_s"]["hetnoise"] / f["images_per_s"]["plain"])
+    assert 0 < f["fraction_of_dense"]["fp32"]["hetnoise"] < 1 and f["flops_per_image"]["train"] > 0
+    assert f["git_revision"] and f["measured_at"] and f["device_type"] == "cpu" and f["smoke"]
+    assert doc["k_at_once"]["k"] == 2 and doc["dense_flops_per_s"]["fp32"] > 1e8
+    rec = json.loads(next((tmp_path / "results" / "multiclass" / "smoke").glob("*.json")).read_text())
+    assert rec["params"]["epochs"] == 1 and rec["result"]["pack_size"] == 2
+
+
+def test_git_revision_outside_git_comes_from_the_environment(tmp_path, monkeypatch):
+    from hetnoise import records
+
+    monkeypatch.setattr(records, "repo_root", lambda: tmp_path)
+    monkeypatch.setenv("HETNOISE_GIT_REVISION", "abc123")
+    assert records.git_revision() == "abc123"
+    monkeypatch.delenv("HETNOISE_GIT_REVISION")
+    assert records.git_revision() == "unknown"
 
 
 def test_fast_and_plain_paths_reach_the_same_accuracy(bench):
