@@ -24,7 +24,7 @@ MIN_RUNS, MIN_P = 3, 3  # runs in every compared cell; distinct p values for a s
 CEILING = 0.5  # points from 100 % (or 0 %) within which every run lies when the metric is pinned
 HOLDS, FAILS, UNDECIDED, TOO_FEW = "holds", "does not hold", "inconclusive", "too few runs"
 CEILINGED, NOT_APPLICABLE = "cannot tell: at ceiling", "not applicable"
-STAND_IN_NOTE = {"digits": "digits, MNIST stand-in", "fashion-mnist": "Fashion-MNIST, MNIST stand-in"}
+STAND_IN_NOTE = {"digits": "digits, MNIST stand-in", "fashion-mnist": "Fashion-MNIST, MNIST protocol"}
 
 
 @dataclass
@@ -98,7 +98,8 @@ def _flat(study, claim, scope, profile, paper_text, part, metric) -> Verdict:
     verdict = equivalence(lo, hi, MARGIN)
     if verdict == HOLDS and hi < 0:
         return v(ours, FAILS, f"a small but real decline: the whole interval is below 0 (inside ±{MARGIN:g})")
-    why = {HOLDS: "", FAILS: f"the whole interval lies beyond ±{MARGIN:g} points",
+    why = {HOLDS: "", FAILS: f"the whole interval lies beyond ±{MARGIN:g} points: a real "
+                             f"{'rise' if est > 0 else 'decline'}",
            UNDECIDED: f"the interval straddles ±{MARGIN:g} points: the runs cannot tell"}[verdict]
     return v(ours, verdict, why)
 
@@ -112,6 +113,10 @@ def multiclass(frame: pd.DataFrame) -> list[Verdict]:
         scope = _scope(dataset, f"strategy {strategy}", stand_in=True)
         out.append(_flat("multi-class", "clean-class accuracy stays flat as the other classes get noisier", scope,
                          profile, "flat for p from 0 to 1 (Fig. 4)", part, "clean_acc"))
+        if "clean_precision" in part and part.clean_precision.notna().any():
+            out.append(_flat("multi-class", "clean-class precision stays flat too (images of other classes do not "
+                                            "flow into it)", scope, profile, "not measured (accuracy only)",
+                             part[part.clean_precision.notna()], "clean_precision"))
         knee = paper.knee_for(dataset)
         if knee is None:
             continue

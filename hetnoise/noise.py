@@ -259,6 +259,15 @@ def transition_matrix(num_classes: int, p, clean=(), strategy: str = "exclude") 
     return T
 
 
+def unmemorised_accuracy(num_classes: int, p, clean=(), strategy: str = "exclude", counts=None) -> float:
+    """Accuracy on the noisy labels of a predictor that gives each image the most likely noisy label of
+    its true class (row maxima of the transition matrix, weighted by class counts): the most a network
+    reaches on noisy training labels without memorising individual images."""
+    T = transition_matrix(num_classes, p, clean, strategy)
+    w = np.ones(num_classes) if counts is None else np.asarray(counts, dtype=float)
+    return float((T.max(1) * w).sum() / w.sum())
+
+
 def corrupt_classes(labels, p, clean=(), num_classes=None, strategy: str = "exclude", seed=0):
     """Relabel non-clean samples with probability p, uniformly within the target list (paper §3.1).
 

@@ -77,9 +77,12 @@ def record_path(results: str | os.PathLike, experiment: str, profile: str, rid: 
 
 
 def git_revision() -> str:
-    """The repository's commit, with `-dirty` when tracked files differ. Outside git (a copy of a checkout
-    sent to another machine) $HETNOISE_GIT_REVISION, as the copy's sender wrote it, else `unknown`."""
-    fallback = os.environ.get("HETNOISE_GIT_REVISION") or "unknown"
+    """The repository's commit, with `-dirty` when tracked files differ, `unknown` outside git. A copy of a
+    checkout sent to another machine names its revision in $HETNOISE_GIT_REVISION, which wins: the copy
+    may sit inside some other repository."""
+    fallback = "unknown"
+    if os.environ.get("HETNOISE_GIT_REVISION"):
+        return os.environ["HETNOISE_GIT_REVISION"]
     try:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True, text=True,
                              timeout=10)

@@ -105,3 +105,14 @@ def test_every_verdict_but_holds_says_why_and_the_margin_comes_from_the_paper():
     rows = pd.concat(tables)
     assert (rows.verdict != claims.HOLDS).any()
     assert all(bool(w) == (v != claims.HOLDS) for v, w in zip(rows.verdict, rows.why))
+
+
+def test_clean_class_precision_is_checked_where_recorded_and_a_sink_fails():
+    frame = multiclass_frame(0.0)
+    frame["strategy"] = "include"
+    frame["clean_precision"] = 0.9 - 0.7 * frame.p  # the clean class takes in other classes' images
+    frame.loc[frame.p == 0.0, "clean_precision"] = np.nan  # older records without the field
+    row = verdict(claims.evaluate({"multiclass": frame}), "clean-class precision")
+    assert row.verdict == claims.FAILS and row.runs == (frame.p > 0).sum()
+    assert verdict(claims.evaluate({"multiclass": frame.drop(columns="clean_precision")}), "clean-class").claim \
+        .startswith("clean-class accuracy")

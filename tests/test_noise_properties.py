@@ -3,6 +3,7 @@ import warnings
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -156,3 +157,15 @@ def test_regression_invariants(values, low, width, sigma, seed, scipy_free):
     assert ((noisy[inside] >= low) & (noisy[inside] <= high)).all()
     assert rep.n_in_range == int(inside.sum())
     np.testing.assert_array_equal(noisy, run_reg(y, low, high, sigma, seed, scipy_free)[0])
+
+
+def test_unmemorised_accuracy_is_the_best_a_class_wise_predictor_reaches_on_noisy_labels():
+    # exclude, p = 1: a corrupted image's label is one of the 8 other corrupted classes, uniformly
+    assert noise.unmemorised_accuracy(10, 1.0, [0], "exclude") == pytest.approx((1 + 9 / 8) / 10)
+    assert noise.unmemorised_accuracy(10, 0.5, [0], "include") == pytest.approx((1 + 9 * 0.5) / 10)
+    assert noise.unmemorised_accuracy(10, 0.0, [3], "include") == 1.0
+    labels = np.repeat(np.arange(10), 2000)
+    noisy, _ = noise.corrupt_classes(labels, 0.9, clean=[2], num_classes=10, strategy="include", seed=1)
+    T = noise.transition_matrix(10, 0.9, [2], "include")
+    best = T.argmax(1)[labels]  # the class-wise predictor, measured on drawn labels
+    assert (best == noisy).mean() == pytest.approx(noise.unmemorised_accuracy(10, 0.9, [2], "include"), abs=0.01)

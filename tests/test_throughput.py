@@ -62,14 +62,16 @@ def test_gpu_check_at_toy_size_saves_figures_and_grid_records(tmp_path):
     assert rec["params"]["epochs"] == 1 and rec["result"]["pack_size"] == 2
 
 
-def test_git_revision_outside_git_comes_from_the_environment(tmp_path, monkeypatch):
+def test_git_revision_of_a_copied_checkout_comes_from_the_environment(tmp_path, monkeypatch):
     from hetnoise import records
 
     monkeypatch.setattr(records, "repo_root", lambda: tmp_path)
+    monkeypatch.delenv("HETNOISE_GIT_REVISION", raising=False)
+    assert records.git_revision() == "unknown"
     monkeypatch.setenv("HETNOISE_GIT_REVISION", "abc123")
     assert records.git_revision() == "abc123"
-    monkeypatch.delenv("HETNOISE_GIT_REVISION")
-    assert records.git_revision() == "unknown"
+    monkeypatch.setattr(records, "repo_root", lambda: ROOT)  # inside a repository the copy's own word wins
+    assert records.git_revision() == "abc123"
 
 
 def test_fast_and_plain_paths_reach_the_same_accuracy(bench):
