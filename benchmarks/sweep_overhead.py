@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -25,7 +26,7 @@ def cells(n: int) -> dict:
 
 def sequential(overrides, results: Path) -> float:
     t = time.perf_counter()
-    for c in sweep.plan("multiclass", "smoke", results, overrides, profiles.notebook("multiclass")):
+    for c in sweep.plan("multiclass", "smoke", results, overrides):
         c.record.parent.mkdir(parents=True, exist_ok=True)
         papermill.execute_notebook(str(profiles.notebook("multiclass")), str(c.executed),
                                    parameters={**c.params, "results_dir": str(results), "run_id": c.run_id},
@@ -41,7 +42,7 @@ def inner_seconds(results: Path) -> float:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cells", type=int, default=4, help="cells (clean classes 0..N-1), at most 10")
-    ap.add_argument("--out", type=Path)
+    ap.add_argument("--save", type=Path, metavar="FILE", help="write the figures, with their provenance, to FILE")
     args = ap.parse_args(argv)
     overrides, rows = cells(args.cells), {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,11 +62,11 @@ def main(argv=None):
                           "overhead_per_cell_s": round(total / args.cells - inner, 2)}
             print(f"{name:22s} total {total:6.1f} s  per cell {total / args.cells:5.2f} s  "
                   f"(notebook compute {inner:4.2f} s)")
-    summary = {"device": records.device_name(), "cpu_count": __import__("os").cpu_count(), "runs": rows,
-               "date": time.strftime("%Y-%m-%d")}
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(summary, indent=1))
+    summary = {"device": records.device_name(), "cpu_count": os.cpu_count(), "runs": rows,
+               "provenance": records.provenance("multiclass")}
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        records.atomic_write_text(args.save, json.dumps(summary, indent=1) + "\n")
     return summary
 
 

@@ -10,7 +10,8 @@ three on CUDA only); `hetnoise` is the real `train.make_step` + `train.run_epoch
 `hetnoise_compiled` its `torch.compile`d forward. All paths train the same network with the paper
 recipe's optimiser on the same synthetic images, one epoch each in turn after a warm-up epoch each;
 images/s is the median over rounds. The same run measures the device's dense matrix-multiply rate
-(fp32, and bf16 on CUDA) and reports the fraction of it each path's training FLOPs reach.
+(fp32; on CUDA also TF32, which cuDNN's fp32 convolutions use by default, and bf16) and reports the
+fraction of it each path's training FLOPs reach.
 
 LeNet-5 also gets the K-at-once comparison: K models trained by `ensemble.fit_many` in one vmapped run
 against the same K trained one after another.
@@ -165,10 +166,11 @@ def peak_tflops(device_name: str) -> float | None:
     return next((p for frag, p in PEAK_BF16_TFLOPS if frag in device_name), None)
 
 
-def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5) -> float:
-    """FLOP/s of an n×n×n matrix product on `dev` in `dtype` (TF32 off for fp32): the machine's own
-    dense rate that training throughput is compared with; the median of `rounds` after a warm-up."""
-    torch.backends.cuda.matmul.allow_tf32 = False
+def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, tf32: bool = False) -> float:
+    """FLOP/s of an n×n×n matrix product on `dev` in `dtype` (fp32 on CUDA with TF32 tensor cores only
+    when `tf32`): the machine's own dense rate that training throughput is compared with; the median of
+    `rounds` after a warm-up."""
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     times = []
@@ -300,10 +302,11 @@ def main(argv=None) -> dict:
           f"1-minute load {os.getloadavg()[0]:.2f}")
     n = 256 if args.smoke else 4096
     dense = {"fp32": dense_rate(dev, torch.float32, n)}
-    if cuda:
+    if cuda:  # cuDNN convolutions run fp32 on TF32 tensor cores by default: compare them with that rate
+        dense["tf32"] = dense_rate(dev, torch.float32, 8192, tf32=True)
         dense["bf16"] = dense_rate(dev, torch.bfloat16, 8192)
     print("dense matrix product: " + ", ".join(f"{k} {v / 1e9:,.0f} GFLOP/s" for k, v in dense.items()))
-    figures = {"dense_flops_per_s": {**dense, "matrix_size": n, **where}, "models": {}}
+    figures = {**where, "dense_flops_per_s": {**dense, **where}, "models": {}}
     if "lenet5" in names:
         k = args.k or (2 if args.smoke else 8)
         n_k = 256 if args.smoke else (128 * 40 if dev.type == "cpu" else 128 * 200)
