@@ -115,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sweep", help="run an experiment's notebook for every cell of a profile's grid")
     s.add_argument("experiment", help=f"one of {sorted(profiles.EXPERIMENTS)} or 'all'")
-    s.add_argument("--profile", default="smoke", help="smoke | cpu | paper (default smoke)")
+    s.add_argument("--profile", default="smoke", help="a profile of the experiment, e.g. smoke, paper (default smoke)")
     s.add_argument("--results", default=str(records.results_dir()), help="results folder (default results/)")
     s.add_argument("--p", type=float, nargs="+", help="replace the grid's corruption probabilities")
     s.add_argument("--seeds", type=int, nargs="+", help="replace the grid's seeds")
