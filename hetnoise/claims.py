@@ -8,7 +8,9 @@ equivalence test on the least-squares slope of the metric against p (change over
 percentile bootstrap interval over runs: inside ±MARGIN holds, but a slope whose interval lies wholly
 below zero never holds a flatness claim. Every compared cell (one p) needs MIN_RUNS runs; a metric
 pinned at 100 % or 0 % in every run cannot show a change ("cannot tell: at ceiling"); a claim whose
-premise is absent is "not applicable".
+premise is absent is "not applicable". The regression study's errors are in degrees: its margin is the
+same share of the span of the angles as MARGIN is of 100 % (`regression_margin`), and there a rise whose
+interval lies wholly above zero never holds a flatness claim.
 """
 from __future__ import annotations
 
@@ -216,9 +218,83 @@ def multilabel(frame: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+def regression_margin(max_angle: float) -> float:
+    """Degrees: MARGIN's share of the accuracy scale (MARGIN of 100 points) applied to the span of the angles
+    (2 × max_angle), so a change the regression tests accept as none is as small, for its scale, as elsewhere."""
+    return round(MARGIN / 100 * 2 * max_angle, 2)
+
+
+def _flat_error(claim, scope, profile, paper_text, part, x_name, metric, margin, span_text) -> Verdict:
+    """Equivalence test on the change of an error (root of the MSE `metric`, degrees) over the range of `x_name`:
+    the least-squares slope times that range, inside ±margin and not wholly above 0 (errors must not rise)."""
+    x, y = part[x_name].to_numpy(float), np.sqrt(part[metric].to_numpy(float))
+    test = (f"change over {span_text} (least-squares slope × range), 95 % bootstrap CI over runs, inside "
+            f"±{margin:g}° and not wholly above 0")
+    v = lambda ours, verdict, why: Verdict("regression", claim, scope, profile, paper_text, ours, verdict, why, test,
+                                           len(part))
+    if part.empty or part.groupby(x_name).size().min() < MIN_RUNS or len(np.unique(x)) < MIN_P:
+        return v("–", TOO_FEW, f"needs {MIN_RUNS} runs at each of {MIN_P} or more values of {x_name}")
+    span = float(np.ptp(x))
+    est, lo, hi = (span * t for t in stats.bootstrap_slope(x, y))
+    ours = _interval(est, lo, hi, "°")
+    verdict = equivalence(lo, hi, margin)
+    if verdict == HOLDS and lo > 0:
+        return v(ours, FAILS, f"a small but real rise: the whole interval is above 0 (inside ±{margin:g}°)")
+    why = {HOLDS: "", FAILS: f"the whole interval lies beyond ±{margin:g}°: a real {'rise' if est > 0 else 'fall'}",
+           UNDECIDED: f"the interval straddles ±{margin:g}°: the runs cannot tell"}[verdict]
+    return v(ours, verdict, why)
+
+
+def regression(frame: pd.DataFrame) -> list[Verdict]:
+    """The study the paper proposes (§6): noise in one range of angles raises its error (the premise), and the
+    clean range's error, on the whole and next to the corrupted range, does not rise with p (at the σ with
+    most p values) nor with σ (at the p with most σ values). Errors are RMSE in degrees."""
+    out = []
+    if frame.empty:
+        return out
+    proposal = "proposed, not run (§6): evaluate each range by MSE"
+    for (profile, dataset, low, high, max_angle), part in frame.groupby(["profile", "dataset", "low", "high",
+                                                                          "max_angle"]):
+        margin = regression_margin(max_angle)
+        scope = _scope(dataset, f"corrupted {low:g}° to {high:g}° of ±{max_angle:g}°")
+        sigma = part.groupby("sigma").p.nunique().idxmax()
+        by_p = part[part.sigma == sigma]
+        a, b = by_p[by_p.p == by_p.p.max()], by_p[by_p.p == 0]
+        test = "corrupted-range RMSE at the largest p minus at p = 0, 95 % bootstrap CI, above 0"
+        claim = f"the noise raises the corrupted range's error (the premise; σ = {sigma:g}°)"
+        if min(len(a), len(b)) < MIN_RUNS or a.p.max() == 0:
+            out.append(Verdict("regression", claim, scope, profile, proposal, "–", TOO_FEW,
+                               f"needs {MIN_RUNS} runs at p = 0 and at a larger p", test, len(a) + len(b)))
+        else:
+            est, lo, hi = stats.bootstrap_diff(np.sqrt(a.mse_corrupted.to_numpy(float)),
+                                               np.sqrt(b.mse_corrupted.to_numpy(float)))
+            verdict = at_least(lo, hi, 0.0)
+            out.append(Verdict("regression", claim, scope, profile, proposal,
+                               f"at p = {a.p.max():g}: {_interval(est, lo, hi, '°')}", verdict,
+                               {HOLDS: "", FAILS: "the corrupted range's error fell", UNDECIDED: "the interval includes 0"}
+                               [verdict], test, len(a) + len(b)))
+        for metric, what in (("mse_clean", "the clean range's error"),
+                             ("mse_boundary", f"the error of clean angles within {_band(part)}° of the corrupted range")):
+            out.append(_flat_error(f"{what} stays flat as p grows (σ = {sigma:g}°)", scope, profile, proposal, by_p,
+                                   "p", metric, margin, "p = 0 → 1" if by_p.p.min() == 0 and by_p.p.max() == 1
+                                   else "the range of p"))
+        q = part.groupby("p").sigma.nunique().idxmax()
+        by_sigma = part[part.p == q]
+        if by_sigma.sigma.nunique() > 1:
+            out.append(_flat_error(f"the clean range's error stays flat as σ grows (p = {q:g})", scope, profile,
+                                   proposal, by_sigma, "sigma", "mse_clean", margin,
+                                   f"σ = {by_sigma.sigma.min():g} → {by_sigma.sigma.max():g}°"))
+    return out
+
+
+def _band(part: pd.DataFrame) -> str:
+    """The boundary band's width in degrees, as recorded."""
+    return f"{part['band'].iloc[0]:g}" if "band" in part else "a few"
+
+
 def evaluate(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every claim on every slice of the records, as a table; `frames` maps an experiment to its records frame."""
-    checks = {"multiclass": multiclass, "mtl": mtl, "multilabel": multilabel}
+    checks = {"multiclass": multiclass, "mtl": mtl, "multilabel": multilabel, "regression": regression}
     rows = [asdict(v) for name, check in checks.items() for v in check(frames.get(name, pd.DataFrame()))]
     return pd.DataFrame(rows, columns=[f for f in Verdict.__dataclass_fields__])
 
@@ -229,7 +305,7 @@ def from_results(results=None) -> tuple[pd.DataFrame, list[str]]:
     from hetnoise import records
 
     frames, problems = {}, []
-    for experiment in ("multiclass", "mtl", "multilabel"):
+    for experiment in ("multiclass", "mtl", "multilabel", "regression"):
         recs, bad = records.load_all(experiment, results=results)
         frames[experiment], problems = records.records_frame(recs), problems + bad
     return evaluate(frames), problems

@@ -98,12 +98,13 @@ class RegressionNoiseReport:
     mean_shift: float  # mean of noisy - true over perturbed targets (truncation pulls towards the centre)
     rms_shift: float  # root-mean-square of noisy - true over perturbed targets (<= sigma)
     warnings: list = field(default_factory=list)
+    p: float = 1.0  # probability that a target in range is perturbed
 
     def to_dict(self) -> dict:
         """A small JSON-serialisable summary (no per-sample arrays); NaN becomes None."""
-        return dict(low=self.low, high=self.high, sigma=self.sigma, n=int(self.changed.size),
-                    n_in_range=int(self.n_in_range), mean_shift=_float(self.mean_shift),
-                    rms_shift=_float(self.rms_shift), warnings=list(self.warnings))
+        return dict(low=self.low, high=self.high, sigma=self.sigma, p=self.p, n=int(self.changed.size),
+                    n_in_range=int(self.n_in_range), n_changed=int(self.changed.sum()),
+                    mean_shift=_float(self.mean_shift), rms_shift=_float(self.rms_shift), warnings=list(self.warnings))
 
 
 def _float(x) -> float | None:
@@ -498,12 +499,16 @@ def _check_finite(name: str, value) -> float:
     return x
 
 
-def corrupt_regression(y, low, high, sigma, seed=0):
-    """Add N(0, sigma^2) noise, truncated to stay in [low, high], to targets inside [low, high] (§6).
+def corrupt_regression(y, low, high, sigma, seed=0, p=1.0):
+    """Add N(0, sigma^2) noise, truncated to stay in [low, high], to targets inside [low, high] (§6), each
+    with probability p.
 
     Targets outside the range are untouched. Truncation makes the noise pull values towards the centre of
-    the range. Targets, bounds and sigma must be finite and low < high (ValueError otherwise). Returns (new
-    float64 array, RegressionNoiseReport).
+    the range. Targets, bounds and sigma must be finite and low < high (ValueError otherwise). Nested like
+    the class noise: the draws are made for every target in range and a uniform u per target, drawn after
+    them, picks those with u < p; so with one seed the targets changed at a lower p are a subset of those
+    changed at a higher p, with the same new values, and p = 1 gives what it gave before p existed.
+    Returns (new float64 array, RegressionNoiseReport).
     """
     t = np.asarray(y)
     if t.dtype.kind not in "iuf":
@@ -518,13 +523,16 @@ def corrupt_regression(y, low, high, sigma, seed=0):
     sigma = _check_finite("sigma", sigma)
     if sigma < 0:
         raise ValueError(f"sigma={sigma} must be finite and >= 0")
+    p = _check_rate("p", p)
     rng = _rng(seed)
     in_range = (t >= low) & (t <= high)
-    changed = in_range & (sigma > 0)
+    drawn = in_range & (sigma > 0)
     noisy = t.copy()
-    if changed.any():
-        noisy[changed] = _truncated_normal(t[changed], sigma, low, high, rng)
-    return noisy, _regression_report(t, noisy, changed, in_range, low, high, sigma)
+    if drawn.any():
+        noisy[drawn] = _truncated_normal(t[drawn], sigma, low, high, rng)
+    changed = drawn & (rng.random(t.shape) < p)
+    noisy[drawn & ~changed] = t[drawn & ~changed]
+    return noisy, _regression_report(t, noisy, changed, in_range, low, high, sigma, p)
 
 
 def _truncated_normal(mu: np.ndarray, sigma: float, low: float, high: float, rng) -> np.ndarray:
@@ -555,15 +563,19 @@ def _truncated_std_normal(a: np.ndarray, b: np.ndarray, rng) -> np.ndarray:
     return out
 
 
-def _regression_report(t, noisy, changed, in_range, low, high, sigma) -> RegressionNoiseReport:
-    """Build the report; warn when the range holds no target (nothing was corrupted)."""
+def _regression_report(t, noisy, changed, in_range, low, high, sigma, p=1.0) -> RegressionNoiseReport:
+    """Build the report; warn when the range holds no target (nothing was corrupted) or when the share
+    of targets in range that were changed is implausible under p."""
     shift = noisy[changed] - t[changed]
     msgs = []
     if t.size and not in_range.any():
         msgs.append(f"no target lies in [low, high] = [{low}, {high}]; nothing was corrupted")
+    k, n = int(changed.sum()), int(in_range.sum())
+    if sigma > 0 and n and _binom_pvalues(np.array([k]), np.array([n]), p)[0] < ALARM_PVALUE:
+        msgs.append(f"{k} of {n} targets in range changed ({k / n:.4f}) departs from intended p={p:.4f}")
     _emit(msgs)
     return RegressionNoiseReport(changed=changed, low=low, high=high, sigma=sigma,
                                  n_in_range=int(in_range.sum()),
                                  mean_shift=float(shift.mean()) if shift.size else math.nan,
                                  rms_shift=float(np.sqrt((shift ** 2).mean())) if shift.size else math.nan,
-                                 warnings=msgs)
+                                 warnings=msgs, p=p)

@@ -18,6 +18,14 @@ PROTOCOL = {
                 "strategies",
         "runs": "160 per data set (8 p × 10 clean classes × 2 strategies), one seed",
     },
+    # §6 proposes this study and runs none of it: what it does say, beside our design.
+    "regression": {
+        "data": "none: no balanced image regression data set was found (age estimation given as the example)",
+        "network": "not stated",
+        "training": "labels in a range [a, b] get N(0, σ²) noise truncated to stay in [a, b], in training only",
+        "grid": "not stated",
+        "runs": "none; evaluation of the corrupted and the uncorrupted range by MSE",
+    },
 }
 
 # §5.2 (percent test accuracy on Task1 / Task2 of CIFAR-100).

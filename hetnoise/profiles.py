@@ -38,6 +38,13 @@ EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
         "smoke": [{"dataset": ["digit-mosaics"], "p": [0.0, 0.5, 1.0], "case": [1, 2], "seed": [0, 1]}],
         "paper": [{"dataset": ["mini-coco"], "p": TWELVE_P, "case": [1, 2], "seed": [0, 1, 2]}],
     },
+    # Not in the paper (its §6 proposal): p at σ = 20°, then σ at p = 1; three seeds per cell.
+    "regression": {
+        "smoke": [{"dataset": ["digits"], "p": [0.0, 0.5, 1.0], "sigma": [20.0], "seed": [0, 1, 2]},
+                  {"dataset": ["digits"], "p": [1.0], "sigma": [5.0], "seed": [0, 1, 2]}],
+        "paper": [{"dataset": ["mnist"], "p": [0.0, 0.25, 0.5, 0.75, 1.0], "sigma": [20.0], "seed": [0, 1, 2]},
+                  {"dataset": ["mnist"], "p": [1.0], "sigma": [5.0, 40.0], "seed": [0, 1, 2]}],
+    },
 }
 
 

@@ -30,6 +30,9 @@ RESULT_FIELDS = {
     "mtl": {"task1_acc": (float, 0, 1), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
     "multilabel": {"map_clean": (float, 0, 1), "map_corrupted": (float, 0, 1), "map_overall": (float, 0, 1),
                    "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
+    "regression": {"mse_clean": (float, 0, None), "mse_corrupted": (float, 0, None), "mse_boundary": (float, 0, None),
+                   "mse_overall": (float, 0, None), "mae_clean": (float, 0, None), "mae_corrupted": (float, 0, None),
+                   "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
 }
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 # The parameters that name a run in a table; the rest are in the record.
-KEY_PARAMS = ("dataset", "p", "clean_class", "strategy", "mode", "case", "weight_decay", "split_seed", "seed", "epochs")
+KEY_PARAMS = ("dataset", "p", "sigma", "clean_class", "strategy", "mode", "case", "weight_decay", "split_seed", "seed",
+              "epochs")
 
 
 def notebook_of(record: dict) -> Path | None:
@@ -114,8 +115,8 @@ def what_was_run(records: list[dict], grid_size: int | None = None) -> dict[str,
         return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in found)
 
     grid = [f"p ∈ {{{values('p')}}}"] + [f"{name} {values(key)}" for key, name in (
-        ("clean_class", "clean classes"), ("strategy", "strategies"), ("case", "cases"), ("mode", "modes"),
-        ("split_seed", "splits"), ("seed", "seeds")) if key in first["params"]]
+        ("sigma", "σ (degrees)"), ("clean_class", "clean classes"), ("strategy", "strategies"), ("case", "cases"),
+        ("mode", "modes"), ("split_seed", "splits"), ("seed", "seeds")) if key in first["params"]]
     walls = [float(r["result"].get("wall_time_s") or 0.0) for r in records]
     revisions = sorted({(r["provenance"].get("git_revision") or "unknown")[:10] for r in records})
     devices = sorted({r["provenance"].get("device_name") or r["result"].get("device", "") for r in records})

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 # A study's protocol version is part of every run id: bump it when a change alters results (the golden
 # tests in tests/test_golden.py fail with that advice), never otherwise.
-PROTOCOL = {"multiclass": 1, "mtl": 1, "multilabel": 1}
+PROTOCOL = {"multiclass": 1, "mtl": 1, "multilabel": 1, "regression": 1}
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,12 @@ PROFILES: dict[str, dict[str, Profile]] = {
                                                               weight_decay=1e-4, schedule="cosine")},
                          width=0.25, image_size=64),
     },
+    # Not in the paper (its §6 proposal): LeNet-5 with one output on rotated digits, the multi-class LeNet-5 recipe
+    # at 12 epochs on a 12,000-image subset of MNIST.
+    "regression": {
+        "paper": Profile("mnist", {"lenet5": replace(_LENET_PAPER, epochs=12)}),
+        "smoke": Profile("digits", {"lenet5": Recipe(epochs=10, batch_size=64, optimizer="adam", lr=2e-3)}),
+    },
 }
 
 _RECIPE = {
@@ -148,6 +154,20 @@ PARAMS: dict[str, dict[str, Param]] = {
         **_RUN, **_RECIPE,
         "coco_root": Param(str, "", identity=False),
         "save_scores": Param(bool, True, identity=False),
+    },
+    "regression": {
+        "profile": Param(str, "paper", choices=tuple(PROFILES["regression"])),
+        "dataset": Param(str, None, choices=("digits", "mnist", "fashion-mnist")),
+        "model": Param(str, "lenet5", choices=("lenet5",), help="LeNet-5 with one output"),
+        "p": _P,
+        "sigma": Param(float, 20.0, low=0.0, help="degrees: scale of the Gaussian before truncation"),
+        "low": Param(float, 0.0, low=-90.0, high=90.0, help="degrees: lower end of the corrupted range"),
+        "high": Param(float, 45.0, low=-90.0, high=90.0, help="degrees: upper end of the corrupted range"),
+        "max_angle": Param(float, 45.0, low=1.0, high=90.0, help="angles are uniform on [-max_angle, max_angle]"),
+        "n_train": Param(int, 12000, low=100, help="at most this many training images (before the 9:1 split)"),
+        **_RUN, **_RECIPE,
+        "data_root": Param(str, "", identity=False),
+        "download": Param(bool, True, identity=False),
     },
 }
 
@@ -225,6 +245,8 @@ def resolve(study: str, given: dict) -> dict:
     if "clean_class" in v and v["clean_class"] >= DATASETS[v["dataset"]]:
         raise ValueError(f"{study}: clean_class={v['clean_class']} is not a class of {v['dataset']}; "
                          f"it must be an integer in 0..{DATASETS[v['dataset']] - 1}")
+    if "low" in v and not v["low"] < v["high"]:
+        raise ValueError(f"{study}: low={v['low']:g} must be below high={v['high']:g} (the corrupted range in degrees)")
     if "pack" in v:
         v["pack"] = [_pack_entry(study, v, entry) for entry in v["pack"]]
     rid = run_id(study, v)

@@ -76,12 +76,15 @@ def make_optimizer(model: nn.Module | list[torch.Tensor], r: Recipe, steps: int)
 
 
 def loss_fn(kind: str):
-    """Cross-entropy for single-label targets, binary cross-entropy for multi-hot targets."""
+    """Cross-entropy for single-label targets, binary cross-entropy for multi-hot targets, mean squared
+    error for one real target per sample (a network with one output)."""
     if kind == "ce":
         return lambda logits, y: F.cross_entropy(logits, y)
     if kind == "bce":
         return lambda logits, y: F.binary_cross_entropy_with_logits(logits, y.float())
-    raise ValueError(f"loss={kind!r} is unknown; choose 'ce' or 'bce'")
+    if kind == "mse":
+        return lambda out, y: F.mse_loss(out.squeeze(-1), y.float())
+    raise ValueError(f"loss={kind!r} is unknown; choose 'ce', 'bce' or 'mse'")
 
 
 def channel_stats(mean, std, dev) -> tuple[torch.Tensor, torch.Tensor]:
