@@ -29,6 +29,13 @@ GOLDEN = {
         "numbers": {"map_clean": 0.8290088605036511, "map_corrupted": 0.3789188059815616,
                     "map_overall": 0.6489728386948153, "exact_match": 0.082,
                     "train_loss": [0.44077199697494507], "val_loss": [0.40409669280052185]}},
+    "regression": {
+        "params": {"profile": "smoke", "p": 0.5, "epochs": 2, "seed": 1},
+        "protocol": 1,
+        "numbers": {"mse_clean": 75.30161852331331, "mse_corrupted": 74.66027449968283,
+                    "mse_boundary": 54.386754446406464, "mae_overall": 6.790320809092347,
+                    "train_loss": [0.15800893306732178, 0.07240557670593262],
+                    "val_loss": [0.03018983267247677, 0.026942409574985504]}},
 }
 
 
