@@ -58,6 +58,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
 from hetnoise import data, metrics, models, mtl, noise, plots, records, train
 
@@ -100,18 +101,25 @@ print(f"best Task1 validation loss at epoch {history.best_epoch}")
 
 # %%
 curves = pd.DataFrame(history.epochs)
-fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+fig, axes = plt.subplots(1, 2, figsize=(5.8, 3))
 for t in range(len(tasks)):
     colour = plots.CLEAN if t == 0 else plots.CORRUPT
-    axes[0].plot(curves.epoch, curves[f"task{t + 1}_train_loss"], color=colour, ls="--", label=f"Task{t + 1} train")
-    axes[0].plot(curves.epoch, curves[f"task{t + 1}_val_loss"], color=colour, label=f"Task{t + 1} validation")
-    axes[1].plot(curves.epoch, curves[f"task{t + 1}_val_acc"], color=colour, label=f"Task{t + 1}")
+    axes[0].plot(curves.epoch, curves[f"task{t + 1}_train_loss"], color=colour, ls="--", marker="o", ms=3,
+                 label=f"Task{t + 1} train")
+    axes[0].plot(curves.epoch, curves[f"task{t + 1}_val_loss"], color=colour, marker="o", ms=3,
+                 label=f"Task{t + 1} validation")
+    axes[1].plot(curves.epoch, curves[f"task{t + 1}_val_acc"], color=colour, marker="o", ms=3, label=f"Task{t + 1}")
 axes[0].set(xlabel="epoch", ylabel="cross-entropy")
-axes[1].set(xlabel="epoch", ylabel="validation accuracy (true labels)")
+axes[1].set(xlabel="epoch", ylabel="validation accuracy")
 for ax in axes:
     ax.axvline(history.best_epoch, color="grey", ls=":")
-    ax.legend()
-plt.show()
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+handles, names = axes[0].get_legend_handles_labels()
+fig.legend(handles, names, loc="outside lower center", ncol=len(tasks) * 2, frameon=False)
+display(fig, metadata={"image/png": {"alt": f"Training and validation loss and validation accuracy (true labels) of "
+                                            f"{' and '.join(f'Task{t + 1}' for t in range(len(tasks)))} per epoch; "
+                                            f"lowest Task1 validation loss at epoch {history.best_epoch}."}})
+plt.close(fig)
 
 # %% [markdown]
 # ## Test accuracy per task
@@ -122,14 +130,18 @@ for t, task in enumerate(tasks):
     pred = train.predict(net, task.x_test, ds.mean, ds.std, task=t).argmax(1).numpy()
     per_class[t] = metrics.per_class_accuracy(task.y_test.numpy(), pred, task.num_classes)
     acc[t] = float((pred == task.y_test.numpy()).mean())
-fig, ax = plt.subplots(figsize=(6, 3))
+fig, ax = plt.subplots(figsize=(5.8, 3))
 for t in per_class:
     ax.plot(np.sort(per_class[t]), marker="o", ms=3, color=plots.CLEAN if t == 0 else plots.CORRUPT,
             label=f"Task{t + 1}: {acc[t]:.3f}")
 ax.set(xlabel="class (sorted by accuracy)", ylabel="test accuracy", ylim=(0, 1.02),
        title=f"{run['mode'].upper()}, p = {run['p']}")
-ax.legend()
-plt.show()
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+ax.legend(loc="lower right")
+display(fig, metadata={"image/png": {"alt": f"Test accuracy of each class, sorted, {run['mode'].upper()} at p = "
+                                            f"{run['p']}: " + ", ".join(f"Task{t + 1} {acc[t]:.3f} overall" for t in acc)
+                                            + "."}})
+plt.close(fig)
 
 # %%
 result = dict(task1_acc=acc[0], task2_acc=acc.get(1), task1_per_class_acc=per_class[0].tolist(),

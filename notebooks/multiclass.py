@@ -59,11 +59,13 @@ runs = settings.runs("multiclass", run)
 
 # %%
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
 from hetnoise import data, ensemble, metrics, models, noise, plots, records, train
 
@@ -72,7 +74,7 @@ plots.style()
 recipe = settings.recipe(run)
 ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
 dev = train.pick_device(run["device"])
-print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {ds.source}")
+print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {Path(ds.source).name}")
 print(f"model {run['model']}, {recipe}, device {dev}; {len(runs)} run(s) in this process"
       f"{', trained at once' if run['batched'] and len(runs) > 1 else ''}")
 
@@ -95,7 +97,9 @@ noise_table.round(3)
 # %%
 fig, ax = plt.subplots(figsize=(4.2, 3.6))
 plots.transition_heatmap(ax, report.empirical_matrix, title=f"Realised P(noisy | true), p = {run['p']}")
-plt.show()
+display(fig, metadata={"image/png": {"alt": f"Heat map of the realised share of each noisy label per true class at "
+                                            f"p = {run['p']}; class {run['clean_class']} keeps all its labels."}})
+plt.close(fig)
 
 # %% [markdown]
 # ## Training
@@ -112,15 +116,20 @@ print(f"{models.count_parameters(net):,} parameters; best validation loss at epo
 
 # %%
 curves = pd.DataFrame(history.epochs)
-fig, axes = plt.subplots(1, 2, figsize=(8, 3))
-curves.plot(x="epoch", y=["train_loss", "val_loss"], ax=axes[0], ylabel="cross-entropy")
-axes[1].plot(curves.epoch, curves.train_acc, ls="--", label="training batches (noisy labels)")
-axes[1].plot(curves.epoch, curves.val_acc, label="validation (true labels)")
+fig, axes = plt.subplots(1, 2, figsize=(5.8, 2.8), sharex=True)
+axes[0].plot(curves.epoch, curves.train_loss, ls="--", label="training (noisy)")
+axes[0].plot(curves.epoch, curves.val_loss, label="validation (true)")
+axes[0].set(xlabel="epoch", ylabel="cross-entropy")
+axes[1].plot(curves.epoch, curves.train_acc, ls="--", label="training (noisy)")
+axes[1].plot(curves.epoch, curves.val_acc, label="validation (true)")
 axes[1].set(xlabel="epoch", ylabel="accuracy")
-axes[1].legend()
-axes[0].axvline(history.best_epoch, color="grey", ls=":")
-axes[1].axvline(history.best_epoch, color="grey", ls=":")
-plt.show()
+for ax in axes:
+    ax.axvline(history.best_epoch, color="grey", ls=":")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+axes[0].legend()
+display(fig, metadata={"image/png": {"alt": f"Loss and accuracy per epoch on the noisy training labels and the true "
+                                            f"validation labels; lowest validation loss at epoch {history.best_epoch}."}})
+plt.close(fig)
 
 # %% [markdown]
 # ## Test accuracy per class
@@ -130,12 +139,17 @@ preds = [train.predict(m, ds.x_test, ds.mean, ds.std).argmax(1).numpy() for m in
 accs = [metrics.per_class_accuracy(ds.y_test.numpy(), pred, ds.num_classes) for pred in preds]
 scores = [(float(a[r["clean_class"]]), float(np.nanmean(np.delete(a, r["clean_class"])))) for a, r in zip(accs, runs)]
 acc, (clean_acc, corrupted_acc) = accs[0], scores[0]
-fig, ax = plt.subplots(figsize=(6, 3))
+fig, ax = plt.subplots(figsize=(5.8, 3))
 ax.bar(range(ds.num_classes), acc, color=[plots.CLEAN if c == run["clean_class"] else plots.CORRUPT
                                           for c in range(ds.num_classes)])
 ax.set(xticks=range(ds.num_classes), xlabel="class", ylabel="test accuracy", ylim=(0, 1),
        title=f"clean class {run['clean_class']}: {clean_acc:.3f}; corrupted mean: {corrupted_acc:.3f}")
-plt.show()
+fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=plots.CLEAN, label="clean class"),
+                    plt.Rectangle((0, 0), 1, 1, color=plots.CORRUPT, label="corrupted classes")],
+           loc="outside lower center", ncol=2, frameon=False)
+display(fig, metadata={"image/png": {"alt": f"Bar chart of test accuracy per class: clean class {run['clean_class']} "
+                                            f"{clean_acc:.3f}, corrupted classes {corrupted_acc:.3f} on average."}})
+plt.close(fig)
 
 # %% [markdown]
 # ## Records

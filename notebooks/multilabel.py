@@ -78,11 +78,14 @@ run = settings.from_namespace("multilabel", globals())
 
 # %%
 import time
+import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import display
 
 from hetnoise import coco, metrics, models, multilabel, noise, plots, records, train
 
@@ -94,7 +97,7 @@ ds = coco.load_multilabel(run["dataset"], run["coco_root"] or None, size=run["im
 num_labels = ds.y_train.shape[1]
 dev = train.pick_device(run["device"])
 print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images of "
-      f"{tuple(ds.x_train.shape[1:])}, {num_labels} labels, from {ds.source}")
+      f"{tuple(ds.x_train.shape[1:])}, {num_labels} labels ({' + '.join(Path(s).name for s in ds.source.split(' + '))})")
 print(f"ResNet18 ({run['stem']} stem, width {run['width']}), {recipe}, device {dev}")
 
 # %% [markdown]
@@ -109,7 +112,9 @@ group_of = np.array(["corrupted" if j in corrupted else "clean" for j in range(n
 y_all = np.asarray(ds.y_train, dtype=np.uint8)
 train_idx, val_idx = coco.split_train_val(len(y_all), 0.1, run["split_seed"])
 y_true = y_all[train_idx]
-y_noisy, report = noise.corrupt_multilabel(y_true, run["p"], corrupted, mode=run["mode"], seed=run["seed"])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # the report keeps these findings in report.warnings, shown below
+    y_noisy, report = noise.corrupt_multilabel(y_true, run["p"], corrupted, mode=run["mode"], seed=run["seed"])
 assert (y_noisy[:, clean] == y_true[:, clean]).all(), "the clean group was changed"
 noise_rep = report.to_dict()
 # swap: each positive of the group is chosen with probability p and moved to a free label of the group,
@@ -126,23 +131,37 @@ noise_table = pd.DataFrame({"label": ds.label_names, "group": group_of, "intende
 print(f"{len(train_idx)} training rows, {report.rows_affected} with a changed label; "
       f"{report.n_no_free_label} of {report.n_selected} chosen {'positives' if run['mode'] == 'swap' else 'bits'} "
       "found no free label of the group and stayed")
+if report.warnings and run["mode"] == "swap":
+    print(f"The noise report notes {len(report.warnings)} departure(s) from p: expected with swap, where a chosen "
+          "positive with no free label in its row stays, so fewer than p of a label's positives move out; "
+          "'bits changed: expected' is the exact rate that allows for it.")
+elif report.warnings:
+    print("The noise report notes departures from p:\n" + "\n".join(report.warnings))
 noise_table.round(3)
 
 # %%
 xs = np.arange(num_labels)
 colours = [plots.CLEAN if g == "clean" else plots.CORRUPT for g in group_of]
-fig, axes = plt.subplots(2, 1, figsize=(min(12, 2.5 + 0.14 * num_labels), 4.6), sharex=True)
-for ax, bars, line, ylabel in (
-        (axes[0], realised, noise_table.intended, "positives moved out" if run["mode"] == "swap" else "bits flipped"),
-        (axes[1], report.realised_rate, noise_table["bits changed: expected"], "rows whose bit changed")):
-    ax.bar(xs, np.nan_to_num(np.asarray(bars, dtype=float)), color=colours, width=0.8, label="realised")
-    ax.plot(xs, line, ls="none", marker="_", ms=9, mew=2, color=plots.PAPER,
-            label="intended" if ax is axes[0] else "expected")
+groups = [plt.Rectangle((0, 0), 1, 1, color=plots.CLEAN, label="clean group, realised"),
+          plt.Rectangle((0, 0), 1, 1, color=plots.CORRUPT, label="corrupted group, realised")]
+fig, axes = plt.subplots(2, 1, figsize=(5.8, 4.6), sharex=True)
+for ax, bars, line, ylabel, target in (
+        (axes[0], realised, noise_table.intended, "positives moved out" if run["mode"] == "swap" else "bits flipped",
+         "intended"),
+        (axes[1], report.realised_rate, noise_table["bits changed: expected"], "rows whose bit changed", "expected")):
+    ax.bar(xs, np.nan_to_num(np.asarray(bars, dtype=float)), color=colours, width=0.8)
+    mark, = ax.plot(xs, line, ls="none", marker="_", ms=9, mew=2, color=plots.PAPER, label=target)
     ax.set(ylabel=ylabel, ylim=(0, 1.05), xlim=(-0.8, num_labels - 0.2))
-    ax.legend(loc="upper right")
-axes[0].set_title(f"Realised noise per label, {run['mode']}, p = {run['p']} (green: clean group, orange: corrupted)")
+    ax.legend(handles=[mark], loc="upper right")
+axes[0].set_title(f"Realised noise per label, {run['mode']}, p = {run['p']}")
 axes[1].set_xlabel("label")
-plt.show()
+axes[1].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+fig.legend(handles=groups, loc="outside lower center", ncol=2, frameon=False)
+display(fig, metadata={"image/png": {"alt": f"Bar charts per label, {run['mode']} at p = {run['p']}: share of "
+                                            f"positives moved out against the intended p, and share of rows whose "
+                                            f"bit changed against its exact expectation; labels "
+                                            f"{min(corrupted)}–{max(corrupted)} are the corrupted group."}})
+plt.close(fig)
 
 # %% [markdown]
 # ## Training
@@ -162,8 +181,11 @@ curves = pd.DataFrame(history.epochs)
 fig, ax = plt.subplots(figsize=(4.5, 3))
 curves.plot(x="epoch", y=["train_loss", "val_loss"], ax=ax, ylabel="binary cross-entropy", marker="o", ms=3)
 ax.axvline(history.best_epoch, color="grey", ls=":")
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.set_title("train: noisy labels; validation: true labels")
-plt.show()
+display(fig, metadata={"image/png": {"alt": f"Training and validation loss per epoch; lowest validation loss at "
+                                            f"epoch {history.best_epoch}."}})
+plt.close(fig)
 
 # %% [markdown]
 # ## Test average precision per label
@@ -178,15 +200,23 @@ ap = metrics.average_precision(y_test, scores)
 map_clean, map_corrupted, map_overall = (metrics.mean_ap(ap, clean), metrics.mean_ap(ap, corrupted),
                                          metrics.mean_ap(ap))
 f1, exact_match = metrics.f1_at(y_test, scores), metrics.exact_match(y_test, scores)
-fig, ax = plt.subplots(figsize=(min(12, 2 + 0.14 * num_labels), 3))
+fig, ax = plt.subplots(figsize=(5.8, 3.4))
 ax.bar(xs, np.nan_to_num(ap), color=colours, width=0.8)
 for value, colour, name in ((map_clean, plots.CLEAN, "clean"), (map_corrupted, plots.CORRUPT, "corrupted"),
                             (map_overall, plots.OVERALL, "overall")):
     ax.axhline(value, color=colour, ls="--", lw=1, label=f"{name} mAP {100 * value:.1f} %")
 ax.set(xlabel="label", ylabel="test AP", ylim=(0, 1.02), xlim=(-0.8, num_labels - 0.2),
-       title=f"case {run['case']}, p = {run['p']}: AP per label (green clean, orange corrupted)")
+       title=f"case {run['case']}, p = {run['p']}: test AP per label")
+ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.legend(loc="upper right")
-plt.show()
+fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=f"{g} group AP") for c, g in
+                    ((plots.CLEAN, "clean"), (plots.CORRUPT, "corrupted"))],
+           loc="outside lower center", ncol=2, frameon=False)
+display(fig, metadata={"image/png": {"alt": f"Bar chart of test average precision per label, case {run['case']} at "
+                                            f"p = {run['p']}: mAP {100 * map_clean:.1f} % for the clean group, "
+                                            f"{100 * map_corrupted:.1f} % for the corrupted group, "
+                                            f"{100 * map_overall:.1f} % overall."}})
+plt.close(fig)
 pd.DataFrame({"group": ["clean", "corrupted", "overall"],
               "mAP %": [100 * map_clean, 100 * map_corrupted, 100 * map_overall],
               "mean F1 @0.5": [np.nanmean(f1[clean]), np.nanmean(f1[corrupted]), np.nanmean(f1)]}).round(2)
