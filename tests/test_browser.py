@@ -1,12 +1,16 @@
 """The built book in a real browser: every page loads in headless Chromium with no JavaScript error,
 no broken image, no broken local link and no request leaving the machine (MathJax is served from the
-book's own files), and equations are typeset; a screenshot of each page is kept as a test artefact.
+book's own files), and equations are typeset; at 1280 px no table or figure overflows the text column,
+no output or equation scrolls sideways and no figure is shrunk until its text is too small to read,
+every image has alt text, and no output shows a warning, a traceback or an absolute path. A screenshot
+of each page is kept as a test artefact.
 
 Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the test is
 skipped, unless HETNOISE_REQUIRE_BROWSER=1 (set by CI), which turns their absence into a failure."""
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 import urllib.error
@@ -84,6 +88,57 @@ LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href
 IDS = "return Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
 REQUESTS = "return performance.getEntriesByType('resource').map(e => e.name)"
 TYPESET = "return [document.querySelectorAll('mjx-container').length, document.querySelectorAll('.math').length]"
+# What stops a reader at 1280 px, one line each: a table or figure wider than the text column, printed
+# output or an equation that scrolls sideways, a figure shown so small that 10-pt text (the size
+# plots.style draws at 110 dpi; 96 CSS px are 72 pt) renders below 9 pt, to a tenth of a point. The
+# figures, alt text and outputs of a published executed notebook are left as its revision made them.
+MIN_SCALE = 8.95 / (10 * 110 / 96)
+OURS = "const ours = e => !e.closest('.executed-notebook[data-source=\"published\"]');"
+LAYOUT = OURS + """
+const column = document.querySelector('article.bd-article') || document.body;
+const right = column.getBoundingClientRect().right - parseFloat(getComputedStyle(column).paddingRight) + 1;
+const name = (i, k) => i.src.startsWith('data:') ? `${k + 1} (inline)` : i.src.split('/').pop().slice(0, 24);
+const found = [];
+for (const t of column.querySelectorAll('table')) {
+  const w = t.getBoundingClientRect().width, room = t.parentElement.clientWidth;
+  if (w > room + 1 || t.getBoundingClientRect().right > right)
+    found.push(`table headed '${(t.querySelector('th') || t).textContent.trim().slice(0, 30)}' is ${Math.round(w)} px wide in ${room} px`);
+}
+for (const e of column.querySelectorAll('.cell_output pre, mjx-container[display="true"]'))
+  if (e.scrollWidth > e.clientWidth + 1 && (!e.closest('.executed-notebook') || e.closest('.output_area')))
+    found.push(`'${e.textContent.trim().slice(0, 40)}' scrolls sideways (${e.scrollWidth} px in ${e.clientWidth} px)`);
+column.querySelectorAll('img').forEach((i, k) => {
+  const w = i.getBoundingClientRect().width;
+  if (i.getBoundingClientRect().right > right) found.push(`figure ${name(i, k)} runs past the text column`);
+  if (i.naturalWidth && w < arguments[0] * i.naturalWidth && ours(i))
+    found.push(`figure ${name(i, k)} is shrunk from ${i.naturalWidth} to ${Math.round(w)} px: its text is below 9 pt`);
+});
+return found;"""
+ALTS = OURS + "return [...document.images].filter(ours).map(i => [i.src.split('/').pop().slice(0, 24), i.getAttribute('alt') || ''])"
+# alt text that says nothing: none, a file name, or nbconvert's placeholder
+EMPTY_ALT = re.compile(r"^\s*$|\.(png|jpe?g|svg|gif)$|^No description has been provided", re.I)
+# pages whose figures are still drawn without alt text (their cells need `mystnb: image: alt:` metadata)
+ALT_PENDING = {"multiclass"}
+# the text of every output: cells of the book's pages and of the executed notebooks shown on one
+OUTPUTS = OURS + """
+const outs = [...document.querySelectorAll('.cell_output')].filter(e => !e.querySelector('.executed-notebook'));
+const texts = [...outs, ...document.querySelectorAll('.executed-notebook .output_area')].filter(ours).map(e => e.textContent);
+const streams = [...document.querySelectorAll('.output.stderr, .output.traceback, .output_stderr, .output_error')].filter(ours).length;
+return [texts, streams];"""
+NOISE = re.compile(r"Traceback|\b\w*Warning\b|(?<![\w.~$:/])/(?:[\w.-]+/)+[\w.-]+")
+
+
+def reader_problems(browser, page: str) -> list[str]:
+    """Layout at 1280 px, alt text of every image, and outputs free of warnings, tracebacks and absolute paths."""
+    problems = [f"{page}: {found}" for found in browser.execute_script(LAYOUT, MIN_SCALE)]
+    if page not in ALT_PENDING:
+        problems += [f"{page}: image {src} has no alt text (alt={alt!r})"
+                     for src, alt in browser.execute_script(ALTS) if EMPTY_ALT.search(alt)]
+    texts, streams = browser.execute_script(OUTPUTS)
+    if streams:
+        problems.append(f"{page}: {streams} output(s) on stderr or with a traceback")
+    return problems + [f"{page}: output shows {m.group()!r}: …{text[max(0, m.start() - 60):m.end() + 20]!r}…"
+                       for text in texts for m in [NOISE.search(text)] if m]
 
 
 def test_every_page_loads_cleanly_in_chromium(server, browser):
@@ -117,6 +172,7 @@ def test_every_page_loads_cleanly_in_chromium(server, browser):
             typeset, maths = browser.execute_script(TYPESET)
             if typeset < maths:
                 problems.append(f"{page}: {maths - typeset} of {maths} equations not typeset")
+        problems += reader_problems(browser, page)
         ids = set(browser.execute_script(IDS))
         for href in browser.execute_script(LINKS):
             target, _, fragment = href.partition("#")
