@@ -34,6 +34,17 @@ def test_every_published_record_is_valid_and_in_a_declared_grid():
     assert not notebooks, "an executed notebook without its record"
 
 
+def test_every_published_grid_is_complete():
+    """Each grid of profiles.PUBLISHED holds every cell exactly once (a grid still running is not published)."""
+    recs, _ = published_records()
+    for grid in profiles.PUBLISHED:
+        planned = {c.run_id for c in sweep.plan(grid["experiment"], grid["profile"], PUBLISHED, grid["overrides"])}
+        found = [r["run_id"] for r in recs if r["run_id"] in planned]
+        assert len(found) == len(set(found)), f"{grid['title']}: a cell published twice"
+        missing = planned - set(found)
+        assert not missing, f"{grid['title']}: {len(missing)} of {len(planned)} cells missing"
+
+
 def test_published_folder_stays_small():
     size = sum(p.stat().st_size for p in PUBLISHED.rglob("*") if p.is_file())
     assert size < 25e6, f"published/ holds {size / 1e6:.1f} MB; keep it under 25 MB"
