@@ -107,3 +107,14 @@ def test_peak_lookup_and_merged_results(bench, tmp_path):
     bench.save(out, "cuda", {"models": {"lenet5": {"ratio": 9.0}}})
     doc = json.loads(out.read_text())
     assert set(doc["cpu"]["models"]) == {"lenet5", "resnet18"} and doc["cuda"]["models"]["lenet5"]["ratio"] == 9.0
+
+
+def test_lenet_profile_ranks_operators_by_their_own_time(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_lenet.py"), "--steps", "2", "--top", "5"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert "ms per step" in lines[0] and len(lines) == 6
+    shares = [float(re.search(r"([\d.]+) %", line).group(1)) for line in lines[1:]]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 100.5
+    assert list(tmp_path.iterdir()) == []
