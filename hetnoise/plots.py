@@ -56,7 +56,7 @@ def multiclass_figure(frame: pd.DataFrame, paper_knee: dict | None = None, subti
     frame = frame.assign(clean_pct=100 * frame.clean_acc, corrupted_pct=100 * frame.corrupted_acc)
     stats = summarise(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
     datasets = sorted(stats.dataset.unique())
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(7.6, 3.3 * len(datasets)), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(6.1, 3.3 * len(datasets)), squeeze=False, sharey=True)
     for row, dset in zip(axes, datasets):
         for ax, strat in zip(row, ("include", "exclude")):
             s = stats[(stats.dataset == dset) & (stats.strategy == strat)].sort_values("p")
@@ -68,10 +68,10 @@ def multiclass_figure(frame: pd.DataFrame, paper_knee: dict | None = None, subti
             if knee is not None:
                 ax.axvline(knee, color=PAPER, ls="--", lw=1, label=f"paper: corrupted hold to p ≈ {knee}")
             how = "may take" if strat == "include" else "never takes"
-            ax.set(title=f"{dset}: noisy label {how} the clean class", xlabel="corruption probability p",
+            ax.set(title=f"{dset}, {strat}:\nnoisy label {how} the clean class", xlabel="corruption probability p",
                    xlim=(-0.03, 1.03), ylim=(0, 102))
         row[0].set_ylabel("test accuracy (%)")
-    axes[0][0].legend(loc="lower left")
+    axes[0][0].legend(loc="center left")
     if subtitle:
         fig.suptitle(subtitle, fontsize=9, color="#555555")
     return fig
@@ -146,46 +146,66 @@ def multilabel_figure(part: pd.DataFrame, subtitle: str, paper_values: dict):
     return fig
 
 
-def regression_figure(frame: pd.DataFrame, subtitle: str = ""):
-    """Test RMSE (°) of the clean range, the corrupted range and the clean angles next to it: left against p
-    (at the σ with most p values), right against σ (at the p with most σ values); mean ± 1 std over seeds."""
-    frame = frame.assign(**{name: np.sqrt(frame[f"mse_{name}"]) for name in ("clean", "corrupted", "boundary")})
-    sigma = frame.groupby("sigma").p.nunique().idxmax()
-    q = frame.groupby("p").sigma.nunique().idxmax()
-    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.3), sharey=True)
-    for ax, part, x, label in ((axes[0], frame[frame.sigma == sigma], "p", f"p (σ = {sigma:g}°)"),
-                               (axes[1], frame[frame.p == q], "sigma", f"σ in degrees (p = {q:g})")):
-        s = summarise(part, [x], ["clean", "corrupted", "boundary"]).sort_values(x)
-        band(ax, s[x], s.corrupted_mean, s.corrupted_std, CORRUPT, "corrupted range")
-        band(ax, s[x], s.clean_mean, s.clean_std, CLEAN, "clean range")
-        band(ax, s[x], s.boundary_mean, s.boundary_std, OVERALL, "clean, next to the corrupted range", marker="s")
-        ax.set(xlabel=label)
-    axes[0].set(ylabel="test RMSE (°)", ylim=(0, None))
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+def precision_figure(frame: pd.DataFrame, subtitle: str = ""):
+    """Clean-class test precision beside its accuracy (recall) and F1, in %, against p; include left,
+    exclude right. Under include the clean class can become a sink for other classes' images: its
+    accuracy then stays high while its precision falls. Runs without a recorded precision are left out."""
+    frame = frame[frame.clean_precision.notna()] if "clean_precision" in frame else frame.iloc[:0]
+    fig, axes = plt.subplots(1, 2, figsize=(6.1, 3.2), sharey=True, squeeze=False)
+    for ax, strategy in zip(axes[0], ("include", "exclude")):
+        part = frame[frame.strategy == strategy]
+        part = part.assign(acc=100 * part.clean_acc, prec=100 * part.clean_precision, f1=100 * part.clean_f1)
+        s = summarise(part, ["p"], ["acc", "prec", "f1"])
+        band(ax, s.p, s.acc_mean, s.acc_std, CLEAN, "accuracy (recall)")
+        band(ax, s.p, s.prec_mean, s.prec_std, CORRUPT, "precision", marker="s")
+        ax.plot(s.p, s.f1_mean, color=OVERALL, ls="--", lw=1.2, label="F1")
+        ax.set(title=strategy, xlabel="corruption probability p", xlim=(-0.03, 1.03), ylim=(0, 102))
+    axes[0, 0].set_ylabel("clean class, test (%)")
+    axes[0, 0].legend(loc="lower left")
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
 
 
-def error_by_angle_figure(records: list[dict], subtitle: str = ""):
-    """Test MAE (°) per bin of true angle, mean over seeds, one line per p at the σ of the p axis; the
-    corrupted range shaded. Transfer from the noisy range would show first next to it."""
-    rows = [{"p": r["params"]["p"], "sigma": r["params"]["sigma"], "angle": c, "mae": m}
-            for r in records for c, m in zip(r["result"]["error_by_angle"]["centre"], r["result"]["error_by_angle"]["mae"])]
+def memorisation_figure(records: list[dict], subtitle: str = ""):
+    """Per-epoch accuracy on the noisy training labels (solid; training batches, dropout on) and on the
+    true validation labels (dashed), mean over runs, one colour per p; include left, exclude right. The
+    dotted line of each p is `noise.unmemorised_accuracy`: the most a network reaches on the noisy labels
+    without memorising single images; above it, it memorises. None without such curves."""
+    from hetnoise import noise
+
+    rows = []
+    for r in records:
+        res, prm = r["result"], r["params"]
+        ceiling = None
+        for e in res["history"]["epochs"]:
+            if "train_acc" in e:
+                ceiling = ceiling or 100 * noise.unmemorised_accuracy(
+                    res["noise"]["num_classes"], prm["p"], res["noise"]["clean"], prm["strategy"],
+                    res["noise"]["counts"])
+                rows.append({"strategy": prm["strategy"], "p": prm["p"], "epoch": e["epoch"],
+                             "train": 100 * e["train_acc"], "val": 100 * e["val_acc"], "right": ceiling})
+    if not rows:
+        return None
     df = pd.DataFrame(rows)
-    sigma = df.groupby("sigma").p.nunique().idxmax()
-    df = df[df.sigma == sigma]
     ps = sorted(df.p.unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
-    prm = records[0]["params"]
-    fig, ax = plt.subplots(figsize=(7.6, 3.3))
-    ax.axvspan(prm["low"], prm["high"], color=CORRUPT, alpha=0.1, label="corrupted range")
-    for p, colour in zip(ps, colours):
-        g = df[df.p == p].groupby("angle").mae.mean()
-        ax.plot(g.index, g.values, marker="o", ms=3, color=colour, label=f"p = {p:g}")
-    ax.set(xlabel="true angle (°)", ylabel="test MAE (°)", ylim=(0, None))
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title=f"σ = {sigma:g}°", title_fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
+    for ax, strategy in zip(axes, ("include", "exclude")):
+        for p, colour in zip(ps, colours):
+            g = df[(df.strategy == strategy) & (df.p == p)].groupby("epoch").mean(numeric_only=True)
+            if g.empty:
+                continue
+            ax.plot(g.index, g.train, color=colour, label=f"p = {p:g}")
+            ax.plot(g.index, g.val, color=colour, ls="--", lw=1)
+            ax.axhline(g.right.mean(), color=colour, ls=":", lw=0.9)
+        ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0].set_ylabel("accuracy (%)")
+    handles, names = axes[0].get_legend_handles_labels()
+    key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1), (":", 0.9))]
+    fig.legend(handles + key, names + ["noisy training labels", "true validation labels", "most without memorising"],
+               loc="outside lower center", ncol=4, frameon=False)
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig

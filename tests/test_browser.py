@@ -117,8 +117,6 @@ return found;"""
 ALTS = OURS + "return [...document.images].filter(ours).map(i => [i.src.split('/').pop().slice(0, 24), i.getAttribute('alt') || ''])"
 # alt text that says nothing: none, a file name, or nbconvert's placeholder
 EMPTY_ALT = re.compile(r"^\s*$|\.(png|jpe?g|svg|gif)$|^No description has been provided", re.I)
-# pages whose figures are still drawn without alt text (their cells need `mystnb: image: alt:` metadata)
-ALT_PENDING = {"multiclass"}
 # the text of every output: cells of the book's pages and of the executed notebooks shown on one
 OUTPUTS = OURS + """
 const outs = [...document.querySelectorAll('.cell_output')].filter(e => !e.querySelector('.executed-notebook'));
@@ -131,9 +129,8 @@ NOISE = re.compile(r"Traceback|\b\w*Warning\b|(?<![\w.~$:/])/(?:[\w.-]+/)+[\w.-]
 def reader_problems(browser, page: str) -> list[str]:
     """Layout at 1280 px, alt text of every image, and outputs free of warnings, tracebacks and absolute paths."""
     problems = [f"{page}: {found}" for found in browser.execute_script(LAYOUT, MIN_SCALE)]
-    if page not in ALT_PENDING:
-        problems += [f"{page}: image {src} has no alt text (alt={alt!r})"
-                     for src, alt in browser.execute_script(ALTS) if EMPTY_ALT.search(alt)]
+    problems += [f"{page}: image {src} has no alt text (alt={alt!r})"
+                 for src, alt in browser.execute_script(ALTS) if EMPTY_ALT.search(alt)]
     texts, streams = browser.execute_script(OUTPUTS)
     if streams:
         problems.append(f"{page}: {streams} output(s) on stderr or with a traceback")
