@@ -78,12 +78,13 @@ def multiclass_figure(frame: pd.DataFrame, paper_knee: dict | None = None, subti
 
 
 def mtl_figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit: tuple[float, float]):
-    """Fig. 5 redrawn for the page width: top, Task1 and Task2 accuracy of the multi-task network against p
+    """Fig. 5 redrawn for the page width: top, Task1 and Task2 accuracy (%) of the multi-task network against p
     beside the single-task baseline (mean ± 1 std; the baseline dashed and drawn beneath, so an equal MTL line
     stays visible); bottom, the transfer benefit with its 95 % interval and the paper's."""
     mtl_runs = part[part["mode"] == "mtl"]
+    mtl_runs = mtl_runs.assign(task1_acc=100 * mtl_runs.task1_acc, task2_acc=100 * mtl_runs.task2_acc)
     s = summarise(mtl_runs, ["p"], ["task1_acc", "task2_acc"]).sort_values("p")
-    stl = part[part["mode"] == "stl"].task1_acc
+    stl = 100 * part[part["mode"] == "stl"].task1_acc
     fig, axes = plt.subplots(2, 1, figsize=(6.0, 5.6), sharex=True)
     ax = axes[0]
     band(ax, s.p, s.task1_acc_mean, s.task1_acc_std, CLEAN, "Task1 (MTL)")
@@ -92,7 +93,7 @@ def mtl_figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_bene
         ax.axhline(stl.mean(), color=OVERALL, ls="--", lw=1.2, zorder=1.5, label=f"Task1 (STL), n={len(stl)}")
         ax.axhspan(stl.mean() - np.nan_to_num(stl.std()), stl.mean() + np.nan_to_num(stl.std()),
                    color=OVERALL, alpha=0.12, lw=0, zorder=0.5)
-    ax.set(ylabel="test accuracy", ylim=(0, 1.02), title=title)
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 102), title=title)
     ax.legend(loc="lower left")
     ax = axes[1]
     if not benefit.empty:
