@@ -241,7 +241,9 @@ def _flat_error(claim, scope, profile, paper_text, part, x_name, metric, margin,
     if verdict == HOLDS and lo > 0:
         return v(ours, FAILS, f"a small but real rise: the whole interval is above 0 (inside ±{margin:g}°)")
     why = {HOLDS: "", FAILS: f"the whole interval lies beyond ±{margin:g}°: a real {'rise' if est > 0 else 'fall'}",
-           UNDECIDED: f"the interval straddles ±{margin:g}°: the runs cannot tell"}[verdict]
+           UNDECIDED: f"a real rise (the whole interval is above 0), but the interval straddles +{margin:g}°: the "
+                      "runs cannot tell whether it exceeds the margin" if lo > 0 else
+                      f"the interval straddles ±{margin:g}°: the runs cannot tell"}[verdict]
     return v(ours, verdict, why)
 
 
