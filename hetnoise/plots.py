@@ -210,3 +210,48 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
+
+
+def regression_figure(frame: pd.DataFrame, subtitle: str = ""):
+    """Test RMSE (°) of the clean range, the corrupted range and the clean angles next to it: left against p
+    (at the σ with most p values), right against σ (at the p with most σ values); mean ± 1 std over seeds."""
+    frame = frame.assign(**{name: np.sqrt(frame[f"mse_{name}"]) for name in ("clean", "corrupted", "boundary")})
+    sigma = frame.groupby("sigma").p.nunique().idxmax()
+    q = frame.groupby("p").sigma.nunique().idxmax()
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.3), sharey=True)
+    for ax, part, x, label in ((axes[0], frame[frame.sigma == sigma], "p", f"p (σ = {sigma:g}°)"),
+                               (axes[1], frame[frame.p == q], "sigma", f"σ in degrees (p = {q:g})")):
+        s = summarise(part, [x], ["clean", "corrupted", "boundary"]).sort_values(x)
+        band(ax, s[x], s.corrupted_mean, s.corrupted_std, CORRUPT, "corrupted range")
+        band(ax, s[x], s.clean_mean, s.clean_std, CLEAN, "clean range")
+        band(ax, s[x], s.boundary_mean, s.boundary_std, OVERALL, "clean, next to the corrupted range", marker="s")
+        ax.set(xlabel=label)
+    axes[0].set(ylabel="test RMSE (°)", ylim=(0, None))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
+    if subtitle:
+        fig.suptitle(subtitle, fontsize=9)
+    return fig
+
+
+def error_by_angle_figure(records: list[dict], subtitle: str = ""):
+    """Test MAE (°) per bin of true angle, mean over seeds, one line per p at the σ of the p axis; the
+    corrupted range shaded. Transfer from the noisy range would show first next to it."""
+    rows = [{"p": r["params"]["p"], "sigma": r["params"]["sigma"], "angle": c, "mae": m}
+            for r in records for c, m in zip(r["result"]["error_by_angle"]["centre"], r["result"]["error_by_angle"]["mae"])]
+    df = pd.DataFrame(rows)
+    sigma = df.groupby("sigma").p.nunique().idxmax()
+    df = df[df.sigma == sigma]
+    ps = sorted(df.p.unique())
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
+    prm = records[0]["params"]
+    fig, ax = plt.subplots(figsize=(7.6, 3.3))
+    ax.axvspan(prm["low"], prm["high"], color=CORRUPT, alpha=0.1, label="corrupted range")
+    for p, colour in zip(ps, colours):
+        g = df[df.p == p].groupby("angle").mae.mean()
+        ax.plot(g.index, g.values, marker="o", ms=3, color=colour, label=f"p = {p:g}")
+    ax.set(xlabel="true angle (°)", ylabel="test MAE (°)", ylim=(0, None))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title=f"σ = {sigma:g}°", title_fontsize=8)
+    if subtitle:
+        fig.suptitle(subtitle, fontsize=9)
+    return fig
