@@ -86,14 +86,16 @@ def _pinned(values) -> bool:
 
 
 def _flat(study, claim, scope, profile, paper_text, part, metric) -> Verdict:
-    """Equivalence test on the slope of `metric` (fraction) against p."""
+    """Equivalence test on the slope of `metric` (fraction) against p, as the change over the p range the
+    runs cover (p = 0 → 1 for a whole grid; never extrapolated beyond the runs)."""
     x, y = part.p.to_numpy(float), 100 * part[metric].to_numpy(float)
-    test = (f"change over p = 0 → 1 (least-squares slope), 95 % bootstrap CI over runs, inside ±{MARGIN:g} points "
-            "and not wholly below 0")
+    a, b = (float(x.min()), float(x.max())) if len(x) else (0.0, 1.0)
+    test = (f"change over p = {a:g} → {b:g} (least-squares slope), 95 % bootstrap CI over runs, inside "
+            f"±{MARGIN:g} points and not wholly below 0")
     v = lambda ours, verdict, why: Verdict(study, claim, scope, profile, paper_text, ours, verdict, why, test, len(part))
     if _few(part) or len(np.unique(x)) < MIN_P:
         return v("–", TOO_FEW, f"needs {MIN_RUNS} runs at each of {MIN_P} or more values of p")
-    est, lo, hi = stats.bootstrap_slope(x, y)
+    est, lo, hi = ((b - a) * t for t in stats.bootstrap_slope(x, y))
     ours = _interval(est, lo, hi)
     if _pinned(y):
         return v(ours, CEILINGED, "the metric is 100 % (or 0 %) in every run, so no change could show")

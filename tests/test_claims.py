@@ -114,5 +114,6 @@ def test_clean_class_precision_is_checked_where_recorded_and_a_sink_fails():
     frame.loc[frame.p == 0.0, "clean_precision"] = np.nan  # older records without the field
     row = verdict(claims.evaluate({"multiclass": frame}), "clean-class precision")
     assert row.verdict == claims.FAILS and row.runs == (frame.p > 0).sum()
+    assert "p = 0.5 → 1" in row.test and row.ours.startswith("-35.0")  # the change over the runs' p range
     assert verdict(claims.evaluate({"multiclass": frame.drop(columns="clean_precision")}), "clean-class").claim \
         .startswith("clean-class accuracy")
