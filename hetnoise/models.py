@@ -41,6 +41,28 @@ class LeNet5(nn.Module):
         return [(batch_size, self.fc1.out_features), (batch_size, self.fc2.out_features)]
 
 
+class LeNet5Features(nn.Module):
+    """LeNet-5 up to its 84-unit layer, channels and units scaled by `width`, no dropout: the small shared
+    trunk of the multi-task study on 28×28 images (the paper's wide-ResNet18 trunk, CPU-sized)."""
+
+    def __init__(self, width: float = 1, activation: str = "relu", in_channels: int = 1):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation={activation!r} is unknown; choose one of {sorted(ACTIVATIONS)}")
+        if not width > 0:
+            raise ValueError(f"width={width} must be positive (1 = LeNet-5's 6-16-120-84 units)")
+        c1, c2, f1, f2 = (max(1, round(c * width)) for c in (6, 16, 120, 84))
+        act = ACTIVATIONS[activation]
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 5, padding=2), act(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5), act(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(c2 * 5 * 5, f1), act(), nn.Linear(f1, f2), act())
+        self.out_features = f2
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def dropout_mask(shape, p: float, generator: torch.Generator | None, device) -> torch.Tensor:
     """Inverted-dropout mask: Bernoulli(1 − p) divided by 1 − p, drawn as `nn.Dropout` draws it on the CPU."""
     return torch.empty(shape, device=device).bernoulli_(1 - p, generator=generator).div_(1 - p)

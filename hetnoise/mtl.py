@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from hetnoise import data, models, train
-from hetnoise.models import MultiHead, ResNet18Features
+from hetnoise.models import LeNet5Features, MultiHead, ResNet18Features
+
+TRUNKS = ("resnet18", "lenet5")
 
 
 @dataclass
@@ -49,6 +51,23 @@ def task_data(ds: data.Dataset, classes: list[int], split_seed: int, val_fractio
     return Task(list(classes), x[tr], y[tr], x[va], y[va], ds.x_test[test_mask], lut[ds.y_test[test_mask]])
 
 
+def subsample(task: Task, per_class: int, seed: int) -> Task:
+    """The task with at most `per_class` training images of each class (a seeded draw; 0 keeps all), so
+    that one task can be small and gain from the other; validation and test parts stay whole."""
+    if per_class <= 0:
+        return task
+    y = task.y_train.numpy()
+    fewest = int(np.bincount(y, minlength=task.num_classes).min())
+    if per_class > fewest:
+        raise ValueError(f"per_class={per_class}: a class of the task has only {fewest} training images; "
+                         f"choose at most {fewest}, or 0 for all")
+    rng = np.random.default_rng(seed)
+    keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class]
+                                   for c in range(task.num_classes)]))
+    idx = torch.from_numpy(keep)
+    return Task(task.classes, task.x_train[idx], task.y_train[idx], task.x_val, task.y_val, task.x_test, task.y_test)
+
+
 def labels_digest(labels: torch.Tensor) -> str:
     """sha256 of a label vector, so a record shows which labels a task was trained on."""
     import hashlib
@@ -57,37 +76,42 @@ def labels_digest(labels: torch.Tensor) -> str:
 
 
 def build_model(head_sizes: list[int], width: float, activation: str, in_channels: int,
-                seed: int | None = None) -> MultiHead:
-    """The shared ResNet18 backbone (width × the standard channels) with one linear head per task; with
-    `seed`, initial weights that depend on the seed alone."""
+                seed: int | None = None, trunk: str = "resnet18") -> MultiHead:
+    """The shared backbone (ResNet18 or LeNet-5, width × the standard channels) with one linear head per
+    task; with `seed`, initial weights that depend on the seed alone."""
+    if trunk not in TRUNKS:
+        raise ValueError(f"model={trunk!r} is unknown for the multi-task study; choose one of {list(TRUNKS)}")
+    make = ResNet18Features if trunk == "resnet18" else LeNet5Features
     with models.seeded(seed):
-        return MultiHead(ResNet18Features(width, activation, in_channels), head_sizes)
+        return MultiHead(make(width, activation, in_channels), head_sizes)
 
 
 def fit_mtl(model: MultiHead, tasks: list[Task], r: train.Recipe, *, mean, std, device="", seed: int = 0,
-            log=print, on_step=None, label: str = "") -> train.History:
-    """Train on every task at once: each step takes one batch of each task in turn, sums the heads'
-    cross-entropies and back-propagates once; an epoch is one pass over Task1. Keeps the epoch with the
-    lowest Task1 validation loss. With a single task this is the single-task (STL) baseline."""
+            steps_per_epoch: int | None = None, log=print, on_step=None, label: str = "") -> train.History:
+    """Train on every task at once: each step takes one batch of each task in turn (a smaller task is
+    cycled), sums the heads' cross-entropies and back-propagates once; an epoch is `steps_per_epoch` steps
+    (default: one pass over the largest task). Keeps the epoch with the lowest Task1 validation loss. With
+    a single task this is the single-task (STL) baseline."""
     dev = train.pick_device(device)
     torch.manual_seed(seed)
     train.prepare(model, dev, seed)
     xs = [t.x_train.to(dev) for t in tasks]
     ys = [t.y_train.to(dev) for t in tasks]
     mean_t, std_t = train.channel_stats(mean, std, dev)
-    steps = max(1, len(xs[0]) // r.batch_size)
+    steps = steps_per_epoch or max(1, max(len(x) for x in xs) // r.batch_size)
     opt, sched = train.make_optimizer(model, r, r.epochs * steps)
     gen = torch.Generator(device=dev).manual_seed(seed)
 
     def train_epoch():
         model.train()
-        perms = [torch.randperm(len(x), device=dev, generator=gen) for x in xs]
+        need = steps * r.batch_size  # a task smaller than that is passed over again, in a new order each time
+        orders = [torch.cat([torch.randperm(len(x), device=dev, generator=gen) for _ in range(-(-need // len(x)))])
+                  for x in xs]
         totals = torch.zeros(2, len(tasks), device=dev)
         for step in range(steps):
             losses, accs = [], []
-            for t, (x, y, perm) in enumerate(zip(xs, ys, perms)):
-                start = (step * r.batch_size) % max(1, len(x) - r.batch_size + 1)
-                idx = perm[start:start + r.batch_size]
+            for t, (x, y, order) in enumerate(zip(xs, ys, orders)):
+                idx = order[step * r.batch_size:(step + 1) * r.batch_size]
                 if on_step is not None:
                     on_step(t, idx)
                 with train.autocast(dev):

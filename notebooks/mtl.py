@@ -22,15 +22,23 @@
 # of Task1 and a batch of Task2, sums the two cross-entropies and back-propagates once. Only Task2's
 # training labels are corrupted, within Task2, with probability `p`; Task1 is never touched. The
 # checkpoint kept is the one with the lowest Task1 validation loss. `mode="stl"` trains the same
-# backbone on Task1 alone: the single-task baseline. For example
+# backbone on Task1 alone, for as many steps: the single-task baseline. For example
 # `papermill notebooks/mtl.ipynb out.ipynb -p p 0.9`.
+#
+# The `real` profile runs the same protocol on real images on a CPU: MNIST's ten digits split at
+# random into two 5-class tasks, a LeNet-5 trunk with Mish and two heads, and Task1 given only 5
+# training images per class against Task2's 1,000, so that Task1 has something to gain from Task2
+# (`papermill notebooks/mtl.ipynb out.ipynb -p profile real -p p 0.9`, about half a minute).
 
 # %% tags=["parameters"]
-profile = "paper"  # paper or smoke: sets the default data set, width and training recipe (hetnoise.settings)
-dataset = None  # None: the data set of the profile (paper: cifar100, smoke: digits)
+profile = "paper"  # paper, real or smoke: sets the default data set, trunk, width, task sizes and recipe (hetnoise.settings)
+dataset = None  # None: the data set of the profile (paper: cifar100, real: mnist, smoke: digits)
 mode = "mtl"  # mtl (both tasks, two heads) or stl (Task1 alone, the baseline)
+model = None  # None: the profile's trunk (paper, smoke: resnet18; real: lenet5), with Mish activations
 p = 0.5  # corruption probability of the Task2 training labels
-width = None  # None: the profile width (paper: 2, smoke: 0.25) times the standard ResNet18 channels
+width = None  # None: the profile width (paper: 2, real: 1, smoke: 0.25) times the trunk's standard channels
+task1_per_class = None  # training images per Task1 class, 0 for all; None: the profile value (real: 5, others: 0)
+task2_per_class = None  # training images per Task2 class, 0 for all; None: the profile value (real: 1000, others: 0)
 seed = 0  # noise, initial weights and batch order
 split_seed = 0  # which random split of the classes into two tasks (the paper uses three), and the 9:1 split
 epochs = None  # None: the profile's recipe; so for batch_size, optimizer, lr, weight_decay, schedule, augment
@@ -75,14 +83,15 @@ print(f"{run['dataset']}: {ds.num_classes} classes → Task1 {len(task1_classes)
 # ## Tasks and Task2's noisy labels
 
 # %%
-task1 = mtl.task_data(ds, task1_classes, run["split_seed"])
-task2 = mtl.task_data(ds, task2_classes, run["split_seed"])
+task1 = mtl.subsample(mtl.task_data(ds, task1_classes, run["split_seed"]), run["task1_per_class"], run["split_seed"])
+task2 = mtl.subsample(mtl.task_data(ds, task2_classes, run["split_seed"]), run["task2_per_class"], run["split_seed"])
 y2_true = task2.y_train.numpy()
 y2_noisy, report = noise.corrupt_classes(y2_true, run["p"], clean=[], num_classes=task2.num_classes,
                                          strategy="exclude", seed=run["seed"])
 task2.y_train = torch.from_numpy(y2_noisy)
 tasks = [task1, task2] if run["mode"] == "mtl" else [task1]
-print(f"Task1 classes {task1_classes}\nTask2 classes {task2_classes}")
+print(f"Task1 classes {task1_classes}: {len(task1.x_train)} training images\n"
+      f"Task2 classes {task2_classes}: {len(task2.x_train)} training images")
 print(f"Task2: {report.changed.sum()} of {len(y2_true)} training labels changed "
       f"(realised rate {report.changed.mean():.3f}, intended {run['p']}); Task1 labels untouched")
 
@@ -90,13 +99,16 @@ print(f"Task2: {report.changed.sum()} of {len(y2_true)} training labels changed 
 # ## Training
 
 # %%
-net = mtl.build_model([t.num_classes for t in tasks], run["width"], "mish", ds.x_train.shape[1], seed=run["seed"])
+net = mtl.build_model([t.num_classes for t in tasks], run["width"], "mish", ds.x_train.shape[1], seed=run["seed"],
+                      trunk=run["model"])
 step_s = mtl.seconds_per_step(net, tasks, recipe, mean=ds.mean, std=ds.std, device=run["device"])
-total_steps = recipe.epochs * max(1, len(task1.x_train) // recipe.batch_size)
+# An epoch is one pass over the larger task in both modes, so STL gives Task1 as many steps as MTL does.
+steps_per_epoch = max(1, max(len(task1.x_train), len(task2.x_train)) // recipe.batch_size)
+total_steps = recipe.epochs * steps_per_epoch
 print(f"{models.count_parameters(net):,} parameters; measured {step_s * 1000:.0f} ms per step on {dev} → "
       f"expect about {step_s * total_steps / 60:.1f} minutes for {total_steps} steps (plus evaluation)")
 history = mtl.fit_mtl(net, tasks, recipe, mean=ds.mean, std=ds.std, device=run["device"], seed=run["seed"],
-                      label=f"[{run['run_id']}]")
+                      steps_per_epoch=steps_per_epoch, label=f"[{run['run_id']}]")
 print(f"best Task1 validation loss at epoch {history.best_epoch}")
 
 # %%
@@ -149,6 +161,7 @@ result = dict(task1_acc=acc[0], task2_acc=acc.get(1), task1_per_class_acc=per_cl
               task1_classes=task1_classes, task2_classes=task2_classes,
               task2_noise=report.to_dict() if run["mode"] == "mtl" else None,
               task1_labels_sha256=mtl.labels_digest(task1.y_train), task2_labels_sha256=mtl.labels_digest(task2.y_train),
+              task1_train_size=len(task1.x_train), task2_train_size=len(task2.x_train), steps_per_epoch=steps_per_epoch,
               history=history.to_dict(), best_epoch=history.best_epoch, n_params=models.count_parameters(net),
               seconds_per_step=step_s, device=str(dev), data_source=ds.source,
               wall_time_s=time.perf_counter() - t_start)

@@ -19,7 +19,7 @@ GOLDEN = {
                     "val_loss": [2.2499821186065674, 2.0574724674224854]}},
     "mtl": {
         "params": {"profile": "smoke", "p": 0.5, "epochs": 1},
-        "protocol": 1,
+        "protocol": 2,
         "numbers": {"task1_acc": 0.36666666666666664, "task2_acc": 0.2,
                     "task1_train_loss": [0.5599367022514343], "task1_val_loss": [3.2003517150878906],
                     "task2_train_loss": [1.5612120628356934], "task2_val_loss": [1.86725914478302]}},
