@@ -1,5 +1,6 @@
 """Multi-label image data: mini MS-COCO, drawn from the user's COCO 2017 with pycocotools and cached
-at 128×128, and the offline digit-mosaic set used by the smoke profile."""
+at 128×128, the offline digit-mosaic set used by the smoke profile, and the MNIST + Fashion-MNIST
+mosaics of the `real` profile (`hetnoise.mosaics`)."""
 from __future__ import annotations
 
 import contextlib
@@ -18,7 +19,7 @@ import torch
 SMALL, LARGE = 32 ** 2, 96 ** 2  # COCO's object-area thresholds
 EXPECTED = ("annotations/instances_train2017.json", "annotations/instances_val2017.json", "train2017/",
             "val2017/")
-NAMES = ("digit-mosaics", "mini-coco")
+NAMES = ("digit-mosaics", "mnist-fashion-mosaics", "mini-coco")
 
 
 @dataclass
@@ -57,11 +58,17 @@ def default_cache_dir() -> Path:
     return data_root() / "mini-coco"
 
 
-def load_multilabel(name: str, root: str | os.PathLike | None = None, size: int = 128, seed: int = 0) -> MultiLabelData:
-    """A multi-label data set by name: `digit-mosaics` (offline) or `mini-coco`, built from (or reused for)
+def load_multilabel(name: str, root: str | os.PathLike | None = None, size: int = 128, seed: int = 0,
+                    data_root: str | os.PathLike | None = None, download: bool = True) -> MultiLabelData:
+    """A multi-label data set by name: `digit-mosaics` (offline), `mnist-fashion-mosaics` (from the MNIST and
+    Fashion-MNIST files under `data_root`, default $HETNOISE_DATA) or `mini-coco`, built from (or reused for)
     the COCO folder `root` or $HETNOISE_COCO, else read from the cache in `default_cache_dir()`."""
     if name == "digit-mosaics":
         return digit_mosaics(size=size, seed=seed)
+    if name == "mnist-fashion-mosaics":
+        from hetnoise.mosaics import mnist_fashion_mosaics
+
+        return mnist_fashion_mosaics(data_root, download, size=size, seed=seed)
     if name != "mini-coco":
         raise ValueError(f"dataset={name!r} is unknown; choose one of {', '.join(NAMES)}")
     env_root = os.environ.get("HETNOISE_COCO")

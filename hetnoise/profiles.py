@@ -15,6 +15,7 @@ from hetnoise.records import repo_root
 
 PAPER_P = [0.0, 0.5, 0.6, 0.8, 0.9, 0.95, 0.98, 1.0]  # §4.1
 TWELVE_P = [round(i / 11, 3) for i in range(12)]  # §4.2, §4.3: "12 different probability values" in [0, 1]
+REAL_FLIP_P = [TWELVE_P[i] for i in (0, 4, 8, 11)]  # 0, 0.364, 0.727, 1: flip on the multi-label `real` grid
 
 EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
     "multiclass": {
@@ -32,11 +33,21 @@ EXPERIMENTS: dict[str, dict[str, list[dict]]] = {
         "paper": [{"mode": ["mtl"], "p": TWELVE_P, "split_seed": [0, 1, 2], "seed": [0],
                    "weight_decay": [5e-4, 5e-5]},
                   {"mode": ["stl"], "p": [0.0], "split_seed": [0, 1, 2], "seed": [0], "weight_decay": [5e-4, 5e-5]}],
+        # Real images on a CPU: three class splits × two seeds per p at the main weight decay, one seed per split
+        # for the §6 ablation; the STL baseline with both seeds at both weight decays.
+        "real": [{"mode": ["mtl"], "p": TWELVE_P, "split_seed": [0, 1, 2], "seed": [0, 1], "weight_decay": [5e-4]},
+                 {"mode": ["mtl"], "p": TWELVE_P, "split_seed": [0, 1, 2], "seed": [0], "weight_decay": [5e-5]},
+                 {"mode": ["stl"], "p": [0.0], "split_seed": [0, 1, 2], "seed": [0, 1], "weight_decay": [5e-4, 5e-5]}],
     },
     # Three runs per case and p, as in §4.3 (here three seeds of noise, initialisation and batch order).
     "multilabel": {
         "smoke": [{"dataset": ["digit-mosaics"], "p": [0.0, 0.5, 1.0], "case": [1, 2], "seed": [0, 1]}],
         "paper": [{"dataset": ["mini-coco"], "p": TWELVE_P, "case": [1, 2], "seed": [0, 1, 2]}],
+        # Real-image mosaics on a CPU: the paper's swap grid in full, the flip extension at four of its p.
+        "real": [{"dataset": ["mnist-fashion-mosaics"], "p": TWELVE_P, "case": [1, 2], "mode": ["swap"],
+                  "seed": [0, 1, 2]},
+                 {"dataset": ["mnist-fashion-mosaics"], "p": REAL_FLIP_P, "case": [1, 2], "mode": ["flip"],
+                  "seed": [0, 1, 2]}],
     },
     # Not in the paper (its §6 proposal): p at σ = 20°, then σ at p = 1; three seeds per cell.
     "regression": {

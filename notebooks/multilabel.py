@@ -28,22 +28,30 @@
 # On a set with another number of labels the cut is at 5/8 of the labels, rounded: for the 10-label
 # digit-mosaic smoke set, case 1 corrupts labels 0–5 and keeps 6–9 clean, case 2 the reverse.
 #
+# Profile `real` runs the same protocol on real images on a CPU: `mnist-fashion-mosaics`, 56×56 grey
+# 2×2 mosaics whose quadrants each hold (with probability 0.75, at least one per image) a real MNIST
+# digit or Fashion-MNIST garment; 20 labels, the digits "0"–"9" then the 10 garments (8,000 training
+# mosaics composed from the training images only, 2,000 test mosaics from the test images only, a
+# fixed seed). The cut is 12/8: case 1 corrupts labels 0–11 (all digits, T-shirt/top and Trouser) and
+# keeps the other 8 garments clean, case 2 the reverse.
+#
 # `mode="swap"` is the paper's corruption: with probability `p` a positive label of the corrupted
 # group moves to a label of the same group the image does not carry ("randomly changing the true
 # labels to other labels within the category"). `mode="flip"` instead flips every bit of the group
 # independently with probability `p`. Run it with papermill, for example
 # `papermill notebooks/multilabel.ipynb out.ipynb -p p 0.9 -p case 2` (needs the mini-COCO cache or
-# `$HETNOISE_COCO`) or `... -p p 0.9 -p profile smoke` (offline, seconds).
+# `$HETNOISE_COCO`), `... -p p 0.9 -p profile real` (MNIST and Fashion-MNIST under `$HETNOISE_DATA`;
+# about half a minute on one CPU core) or `... -p p 0.9 -p profile smoke` (offline, seconds).
 
 # %% tags=["parameters"]
-profile = "paper"  # paper or smoke: sets the data set default, width, image size and recipe (hetnoise.settings)
-dataset = None  # None: the data set of the profile (paper: mini-coco, smoke: digit-mosaics)
-case = 1  # 1: the first 5/8 of the labels (COCO 1-50) corrupted; 2: the last 3/8 (COCO 51-80) corrupted
+profile = "paper"  # paper, real or smoke: sets the data set default, width, image size and recipe (hetnoise.settings)
+dataset = None  # None: the data set of the profile (paper: mini-coco, real: mnist-fashion-mosaics, smoke: digit-mosaics)
+case = 1  # 1: the first 5/8 of the labels (COCO 1-50, mosaics 0-11) corrupted; 2: the last 3/8 corrupted
 mode = "swap"  # swap (the paper: move a positive within the group) or flip (flip each bit)
 p = 0.5  # corruption probability of the corrupted label group
-width = None  # None: the profile width (paper: 1, smoke: 0.25) times the standard ResNet18 channels
+width = None  # None: the profile width (paper: 1, real and smoke: 0.25) times the standard ResNet18 channels
 stem = "imagenet"  # imagenet (7x7/2 conv and max-pool, as torchvision ResNet18) or cifar (3x3/1)
-image_size = None  # None: the profile's (paper: 128, smoke: 64)
+image_size = None  # None: the profile's (paper: 128, real: 56, smoke: 64)
 seed = 0  # noise, initial weights and batch order
 split_seed = 0  # the seeded 9:1 train/validation split
 epochs = None  # None: the profile's recipe; so for batch_size, optimizer, lr, weight_decay, schedule, augment
@@ -54,6 +62,8 @@ weight_decay = None
 schedule = None
 augment = None
 coco_root = ""  # empty: HETNOISE_COCO, the MS-COCO root the mini-COCO cache is built from when missing
+data_root = ""  # empty: HETNOISE_DATA, where mnist-fashion-mosaics finds the MNIST and Fashion-MNIST IDX files
+download = True  # mnist-fashion-mosaics: download MNIST / Fashion-MNIST with torchvision when missing
 save_scores = True  # also write the test scores and training labels as run_id.npz beside the record
 results_dir = "results"  # the record goes to results_dir/multilabel/profile/run_id.json
 device = ""  # empty: CUDA when present, else CPU
@@ -70,7 +80,10 @@ run = settings.from_namespace("multilabel", globals())
 # ours. `paper`: SGD with Nesterov momentum 0.9, learning rate 0.1 with a per-step cosine decay to
 # zero, weight decay 5e-4, batch 128, random 4-pixel-shift crops and horizontal flips (both keep every
 # label true), 40 epochs, from random initialisation (the paper deliberately uses no pretrained
-# weights). `smoke`: a few epochs of AdamW for a quarter-width ResNet18 on 64×64 digit mosaics, only to
+# weights). `real`: 2 epochs of AdamW (learning rate 2e-3 with a per-step cosine decay, weight decay
+# 1e-4, batch 64, no augmentation) for a quarter-width ResNet18 on the 56×56 MNIST + Fashion-MNIST
+# mosaics, chosen by a short pilot to fit the whole grid in under an hour of one CPU core.
+# `smoke`: a few epochs of AdamW for a quarter-width ResNet18 on 64×64 digit mosaics, only to
 # exercise the pipeline on a CPU.
 # The network is ResNet18 with an 80-way (or one-per-label) linear layer on the pooled features;
 # with `stem="imagenet"` it is torchvision's ResNet18 layout (the one the paper's remark on ImageNet
@@ -93,11 +106,13 @@ t_start = time.perf_counter()
 plots.style()
 
 recipe = settings.recipe(run)
-ds = coco.load_multilabel(run["dataset"], run["coco_root"] or None, size=run["image_size"])
+ds = coco.load_multilabel(run["dataset"], run["coco_root"] or None, size=run["image_size"],
+                          data_root=run["data_root"] or None, download=run["download"])
 num_labels = ds.y_train.shape[1]
 dev = train.pick_device(run["device"])
 print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images of "
-      f"{tuple(ds.x_train.shape[1:])}, {num_labels} labels ({' + '.join(Path(s).name for s in ds.source.split(' + '))})")
+      f"{tuple(ds.x_train.shape[1:])}, {num_labels} labels ("
+      f"{' + '.join(Path(s).name for s in ds.source.split(' + ')) if run['dataset'] == 'mini-coco' else ds.source})")
 print(f"ResNet18 ({run['stem']} stem, width {run['width']}), {recipe}, device {dev}")
 
 # %% [markdown]
@@ -106,7 +121,7 @@ print(f"ResNet18 ({run['stem']} stem, width {run['width']}), {recipe}, device {d
 # checkpoint, and the test set keep their true labels (as in the multi-class study).
 
 # %%
-corrupted, clean = multilabel.label_groups(num_labels, run["case"])  # COCO: 1-50 / 51-80; digit mosaics: 0-5 / 6-9
+corrupted, clean = multilabel.label_groups(num_labels, run["case"])  # COCO: 1-50 / 51-80; mosaics: 0-11 / 12-19
 group_of = np.array(["corrupted" if j in corrupted else "clean" for j in range(num_labels)])
 
 y_all = np.asarray(ds.y_train, dtype=np.uint8)
