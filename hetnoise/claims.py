@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from hetnoise import paper, stats
+from hetnoise import paper, settings, stats
 
 MARGIN = round(paper.MTL["benefit_p0"] / 2, 2)  # points: half the smallest effect the paper calls real
 MIN_RUNS, MIN_P = 3, 3  # runs in every compared cell; distinct p values for a slope
@@ -188,6 +188,23 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
                         FAILS: f"MTL − STL at p = 1 lies beyond ±{MARGIN:g} points",
                         UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}[verdict],
                        f"MTL − STL on Task1 at p = 1, 95 % bootstrap CI, inside ±{MARGIN:g} points", len(p1) + len(stl)))
+        k2 = settings.DATASETS[dataset] - settings.DATASETS[dataset] // 2  # Task2's classes (mtl.split_tasks)
+        blind = (k2 - 1) / k2  # labels independent of the image: each of the k2 classes equally likely
+        q = min(t1, key=lambda v: abs(v - blind)) if t1 else 1.0
+        if q != 1.0:
+            pq = t1[q]
+            est, lo, hi = stats.bootstrap_diff(pq, stl)
+            few_q = min(len(pq), len(stl)) < MIN_RUNS
+            verdict = TOO_FEW if few_q else NOT_APPLICABLE if premise != HOLDS else equivalence(lo, hi, MARGIN)
+            out.append(row(f"the transfer benefit is gone where Task2's labels say nothing of the image "
+                           f"(p = {k2 - 1}/{k2}; p = {q:g} in the grid)",
+                           f"gone at full corruption, where its 50-class labels carry almost none (§5.2)",
+                           _interval(est, lo, hi), verdict,
+                           {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
+                            FAILS: f"MTL − STL at p = {q:g} lies beyond ±{MARGIN:g} points",
+                            UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}[verdict],
+                           f"MTL − STL on Task1 at p = {q:g}, 95 % bootstrap CI, inside ±{MARGIN:g} points",
+                           len(pq) + len(stl)))
         benefit = stats.transfer_benefit(part)
         per_p = [(r.p, 100 * r.benefit, 100 * r.low, 100 * r.high) for r in benefit.itertuples()]
         verdicts = [at_least(lo, hi, -MARGIN) for _, _, lo, hi in per_p]

@@ -18,6 +18,24 @@ PROTOCOL = {
                 "strategies",
         "runs": "160 per data set (8 p × 10 clean classes × 2 strategies), one seed",
     },
+    "mtl": {
+        "data": "CIFAR-100 split at random into two 50-class tasks (500 training, 100 test images per class); 9:1 "
+                "train/validation split",
+        "network": "ResNet18 of twice the standard width, Mish activations, a shared trunk and one linear head per task",
+        "training": "a batch of each task in turn, the two cross-entropies summed; checkpoint of the lowest Task1 "
+                    "validation loss; optimiser, schedule and epochs not stated; weight decay 5e-4 and 5e-5 (§6)",
+        "grid": "12 values of p in [0, 1] on Task2's labels (within Task2); single-task baseline on Task1",
+        "runs": "3 per p (three class splits)",
+    },
+    "multilabel": {
+        "data": "mini MS-COCO: 20 % of COCO 2017 training images (≈ 25 K) at 128 × 128, 80 labels; 9:1 "
+                "train/validation split; COCO's 5 K validation images as the test set",
+        "network": "ResNet18 from scratch, 80 sigmoid outputs, binary cross-entropy",
+        "training": "optimiser, schedule and epochs not stated",
+        "grid": "12 values of p in [0, 1]; case 1 corrupts labels 1–50, case 2 labels 51–80; a corrupted positive "
+                "moves to another label of its group",
+        "runs": "3 per p and case",
+    },
     # §6 proposes this study and runs none of it: what it does say, beside our design.
     "regression": {
         "data": "none: no balanced image regression data set was found (age estimation given as the example)",

@@ -282,8 +282,10 @@ def load_all(experiment: str | None = None, profile: str | None = None,
 
 def publish(results: str | os.PathLike, experiment: str, profile: str, to: str | os.PathLike | None = None) -> int:
     """Copy the valid records of `results/experiment/profile` into the published folder, each with its
-    executed notebook when it is the first run of its execution (a pack's notebook shows that one).
-    Returns the number of records copied; records already published are left as they are."""
+    executed notebook when it is the first run of its execution (a pack's notebook shows that one) and its
+    first replicate (seed and split seed 0: the other replicates' notebooks differ only in numbers the
+    records hold, and would swell the repository). Returns the number of records copied; records already
+    published are left as they are."""
     import shutil
 
     target = Path(to) if to else published_dir()
@@ -296,7 +298,8 @@ def publish(results: str | os.PathLike, experiment: str, profile: str, to: str |
         if dest.exists():
             continue
         notebook = Path(r["_path"]).with_suffix(".ipynb")
-        if r["result"].get("pack_index", 0) == 0 and notebook.is_file():
+        first = r["params"].get("seed", 0) == 0 and r["params"].get("split_seed", 0) == 0
+        if r["result"].get("pack_index", 0) == 0 and first and notebook.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(notebook, dest.with_suffix(".ipynb"))
         atomic_write_text(dest, Path(r["_path"]).read_text())

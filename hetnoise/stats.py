@@ -18,6 +18,17 @@ def bootstrap_diff(a, b, n: int = 4000, level: float = 0.95, seed: int = 0) -> t
     return est, float(lo), float(hi)
 
 
+def bootstrap_mean(a, n: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """mean(a) with a percentile bootstrap interval over runs; NaN interval under two runs."""
+    a = np.asarray(a, dtype=float)
+    est = float(a.mean()) if len(a) else float("nan")
+    if len(a) < 2:
+        return est, float("nan"), float("nan")
+    means = np.random.default_rng(seed).choice(a, (n, len(a))).mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return est, float(lo), float(hi)
+
+
 def bootstrap_slope(x, y, n: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """Least-squares slope of y on x with a percentile bootstrap interval, resampling runs (x, y pairs).
 

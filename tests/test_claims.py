@@ -117,3 +117,20 @@ def test_clean_class_precision_is_checked_where_recorded_and_a_sink_fails():
     assert "p = 0.5 → 1" in row.test and row.ours.startswith("-35.0")  # the change over the runs' p range
     assert verdict(claims.evaluate({"multiclass": frame.drop(columns="clean_precision")}), "clean-class").claim \
         .startswith("clean-class accuracy")
+
+
+def test_five_class_tasks_are_also_checked_where_the_labels_say_nothing():
+    """With 5-class tasks Task2's labels are independent of the image at p = 4/5, not at p = 1 (where they
+    name a class the image is not): a benefit gone at 0.8 and back at 1 holds the first claim, fails the second."""
+    rng = np.random.default_rng(1)
+    rows = [{"profile": "real", "dataset": "mnist", "weight_decay": 5e-4, "mode": "stl", "p": 0.0,
+             "task1_acc": 0.85 + rng.normal(0, 0.003)} for _ in range(4)]
+    for p, b in ((0.0, 0.04), (0.5, 0.03), (0.818, 0.0), (1.0, 0.04)):
+        rows += [{"profile": "real", "dataset": "mnist", "weight_decay": 5e-4, "mode": "mtl", "p": p,
+                  "task1_acc": 0.85 + b + rng.normal(0, 0.003)} for _ in range(4)]
+    table = claims.evaluate({"mtl": pd.DataFrame(rows)})
+    blind = verdict(table, "the transfer benefit is gone where")
+    assert blind.verdict == claims.HOLDS and "p = 4/5" in blind.claim and "p = 0.818" in blind.claim
+    assert verdict(table, "at p = 1").verdict == claims.FAILS
+    fifty = claims.evaluate({"mtl": mtl_frame(0.04, 0.0)})  # 50-class tasks: p = 49/50 is nearest p = 1, no extra claim
+    assert not fifty.claim.str.startswith("the transfer benefit is gone where").any()

@@ -95,21 +95,22 @@ def test_records_frame_flattens_params_and_scalar_results(tmp_path):
 
 
 def test_publish_and_load_all(tmp_path, monkeypatch):
-    """Publishing copies valid records and the notebook of each execution's first run; the book's reader
-    takes published and local records, a run found in both once."""
+    """Publishing copies valid records and the notebook of each execution's first run, first replicate;
+    the book's reader takes published and local records, a run found in both once."""
     local, published = tmp_path / "results", tmp_path / "published"
     paths = [records.save_run(local, "multiclass", smoke(p=0.5, clean_class=c), {**RESULT, "pack_index": c})
              for c in (0, 1)]
-    for path in paths:
+    other_seed = records.save_run(local, "multiclass", smoke(p=0.5, seed=1), RESULT)
+    for path in paths + [other_seed]:
         path.with_suffix(".ipynb").write_text("{}")
-    assert records.publish(local, "multiclass", "smoke", to=published) == 2
+    assert records.publish(local, "multiclass", "smoke", to=published) == 3
     assert records.publish(local, "multiclass", "smoke", to=published) == 0
     out = published / "multiclass" / "smoke"
     assert sorted(p.name for p in out.glob("*.ipynb")) == [paths[0].with_suffix(".ipynb").name]
     monkeypatch.setattr(records, "published_dir", lambda: published)
     records.save_run(local, "multiclass", smoke(p=0.7), RESULT)
     recs, problems = records.load_all("multiclass", results=local)
-    assert not problems and sorted(r["_source"] for r in recs) == ["local", "published", "published"]
+    assert not problems and sorted(r["_source"] for r in recs) == ["local", "published", "published", "published"]
     paths[1].write_text("{")
     with pytest.raises(ValueError, match="cannot be published"):
         records.publish(local, "multiclass", "smoke", to=tmp_path / "other")

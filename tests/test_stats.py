@@ -40,3 +40,15 @@ def test_bootstrap_slope_edge_cases():
         assert "differ in length" in str(e)
     else:
         raise AssertionError("no error for mismatched lengths")
+
+
+def test_bootstrap_mean_covers_the_truth_about_95_percent_of_the_time():
+    rng = np.random.default_rng(3)
+    hits = 0
+    for i in range(200):
+        est, lo, hi = stats.bootstrap_mean(rng.normal(5.0, 1.0, 30), n=1000, seed=i)
+        hits += lo <= 5.0 <= hi
+    assert 0.88 <= hits / 200 <= 0.99
+    assert stats.bootstrap_mean([1.0, 3.0]) == stats.bootstrap_mean([1.0, 3.0])
+    est, lo, hi = stats.bootstrap_mean([0.7])
+    assert est == 0.7 and np.isnan(lo) and np.isnan(hi)
