@@ -157,21 +157,25 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
     for key, part in frame.groupby(keys, dropna=False):
         profile, dataset = key[0], key[1]
         scope = _scope(dataset, *([f"weight decay {key[2]:g}"] if len(key) > 2 else []))
-        m, stl = part[part["mode"] == "mtl"], 100 * part[part["mode"] == "stl"].task1_acc.to_numpy(float)
-        t1 = {q: 100 * g.task1_acc.to_numpy(float) for q, g in m.groupby("p")}
-        p0, p1 = t1.get(0.0, np.array([])), t1.get(1.0, np.array([]))
+        part = part.assign(task1_acc=100 * part.task1_acc.astype(float))
+        m, stl = part[part["mode"] == "mtl"], part[part["mode"] == "stl"]
+        t1 = {q: g for q, g in m.groupby("p")}
+        p0, p1 = t1.get(0.0, m.iloc[:0]), t1.get(1.0, m.iloc[:0])
         few = min(len(p0), len(p1), len(stl)) < MIN_RUNS
+        diff = lambda a, b: stats.matched_diff(a, b, "task1_acc")
+        pairing = lambda paired: " (paired by class split and seed)" if paired else ""
         row = lambda claim, paper_text, ours, verdict, why, test, n: Verdict(
             "multi-task", claim, scope, profile, paper_text, ours, verdict, why, test, n)
-        est0, lo0, hi0 = stats.bootstrap_diff(p0, stl)
+        est0, lo0, hi0, paired = diff(p0, stl)
         premise = at_least(lo0, hi0, 0.0)
         out.append(row("multi-task learning helps Task1 at p = 0 (the premise)", f"+{paper.MTL['benefit_p0']} points (§5.2)",
                        _interval(est0, lo0, hi0), TOO_FEW if few else premise,
                        f"needs {MIN_RUNS} runs per cell" if few else
                        {HOLDS: "", FAILS: "MTL is below STL at p = 0", UNDECIDED: "the interval includes 0"}[premise],
-                       "MTL − STL on Task1 at p = 0, 95 % bootstrap CI, above 0", len(p0) + len(stl)))
+                       f"MTL − STL on Task1 at p = 0{pairing(paired)}, 95 % bootstrap CI, above 0",
+                       len(p0) + len(stl)))
         not_applicable = "no transfer benefit at p = 0 shown, so there is none to shrink"
-        est, lo, hi = stats.bootstrap_diff(p0, p1)
+        est, lo, hi, paired = diff(p0, p1)
         verdict = TOO_FEW if few else NOT_APPLICABLE if premise != HOLDS else at_least(lo, hi, 0.0)
         out.append(row("the transfer benefit shrinks as Task2 gets noisier",
                        f"+{paper.MTL['benefit_p0']} points at p = 0 → {paper.MTL['benefit_p1']:g} at p = 1 (§5.2)",
@@ -179,21 +183,23 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
                        {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
                         FAILS: "Task1 accuracy is higher at p = 1 than at p = 0",
                         UNDECIDED: "the interval includes 0"}[verdict],
-                       "Task1 accuracy of MTL at p = 0 minus at p = 1, 95 % bootstrap CI, above 0", len(p0) + len(p1)))
-        est, lo, hi = stats.bootstrap_diff(p1, stl)
+                       f"Task1 accuracy of MTL at p = 0 minus at p = 1{pairing(paired)}, 95 % bootstrap CI, above 0",
+                       len(p0) + len(p1)))
+        est, lo, hi, paired = diff(p1, stl)
         verdict = TOO_FEW if few else NOT_APPLICABLE if premise != HOLDS else equivalence(lo, hi, MARGIN)
         out.append(row("at p = 1 the transfer benefit is gone (≈ 0)", f"{paper.MTL['benefit_p1']:g} points (§5.2)",
                        _interval(est, lo, hi), verdict,
                        {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
                         FAILS: f"MTL − STL at p = 1 lies beyond ±{MARGIN:g} points",
                         UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}[verdict],
-                       f"MTL − STL on Task1 at p = 1, 95 % bootstrap CI, inside ±{MARGIN:g} points", len(p1) + len(stl)))
+                       f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % bootstrap CI, inside ±{MARGIN:g} points",
+                       len(p1) + len(stl)))
         k2 = settings.DATASETS[dataset] - settings.DATASETS[dataset] // 2  # Task2's classes (mtl.split_tasks)
         blind = (k2 - 1) / k2  # labels independent of the image: each of the k2 classes equally likely
         q = min(t1, key=lambda v: abs(v - blind)) if t1 else 1.0
         if q != 1.0:
             pq = t1[q]
-            est, lo, hi = stats.bootstrap_diff(pq, stl)
+            est, lo, hi, paired = diff(pq, stl)
             few_q = min(len(pq), len(stl)) < MIN_RUNS
             verdict = TOO_FEW if few_q else NOT_APPLICABLE if premise != HOLDS else equivalence(lo, hi, MARGIN)
             out.append(row(f"the transfer benefit is gone where Task2's labels say nothing of the image "
@@ -203,10 +209,11 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
                            {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
                             FAILS: f"MTL − STL at p = {q:g} lies beyond ±{MARGIN:g} points",
                             UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}[verdict],
-                           f"MTL − STL on Task1 at p = {q:g}, 95 % bootstrap CI, inside ±{MARGIN:g} points",
+                           f"MTL − STL on Task1 at p = {q:g}{pairing(paired)}, 95 % bootstrap CI, inside "
+                           f"±{MARGIN:g} points",
                            len(pq) + len(stl)))
         benefit = stats.transfer_benefit(part)
-        per_p = [(r.p, 100 * r.benefit, 100 * r.low, 100 * r.high) for r in benefit.itertuples()]
+        per_p = [(r.p, r.benefit, r.low, r.high) for r in benefit.itertuples()]
         verdicts = [at_least(lo, hi, -MARGIN) for _, _, lo, hi in per_p]
         worst = min(per_p, key=lambda t: t[1]) if per_p else None
         too_few = not per_p or _few(m) or len(stl) < MIN_RUNS
@@ -218,7 +225,8 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
                        {TOO_FEW: f"needs {MIN_RUNS} runs per cell", HOLDS: "",
                         FAILS: f"at some p MTL is more than {MARGIN:g} points below STL",
                         UNDECIDED: f"at some p the interval straddles −{MARGIN:g} points"}[verdict],
-                       f"MTL − STL on Task1 at every p, 95 % bootstrap CI, above −{MARGIN:g} points",
+                       f"MTL − STL on Task1 at every p{pairing(benefit.paired.all() if len(benefit) else False)}, "
+                       f"95 % bootstrap CI, above −{MARGIN:g} points",
                        len(m) + len(stl)))
     return out
 

@@ -52,3 +52,20 @@ def test_bootstrap_mean_covers_the_truth_about_95_percent_of_the_time():
     assert stats.bootstrap_mean([1.0, 3.0]) == stats.bootstrap_mean([1.0, 3.0])
     est, lo, hi = stats.bootstrap_mean([0.7])
     assert est == 0.7 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_matched_diff_pairs_runs_of_the_same_split_and_seed():
+    """Splits far apart in difficulty: paired by split the +2-point effect is sure, unpaired it is lost."""
+    import pandas as pd
+
+    offsets = {0: 0.0, 1: 0.08, 2: -0.08}
+    rng = np.random.default_rng(0)
+    stl = pd.DataFrame([{"split_seed": s, "seed": k, "acc": 0.8 + offsets[s] + rng.normal(0, 0.002)}
+                        for s in offsets for k in (0, 1)])
+    mtl = stl.assign(acc=stl.acc + 0.02 + rng.normal(0, 0.002, len(stl)))
+    est, lo, hi, paired = stats.matched_diff(mtl, stl, "acc")
+    assert paired and 0.015 < lo < est < hi < 0.025
+    est_u, lo_u, hi_u, paired_u = stats.matched_diff(mtl.drop(columns="seed"), stl.drop(columns="seed"), "acc")
+    assert not paired_u and lo_u < 0 < hi_u and abs(est_u - est) < 1e-12
+    _, _, _, partial = stats.matched_diff(mtl, stl.iloc[1:], "acc")  # a run without its partner: unpaired
+    assert not partial
