@@ -68,6 +68,8 @@ PUBLISHED = [
      "title": "Fashion-MNIST, the paper's MNIST protocol"},
     {"experiment": "mtl", "profile": "real", "overrides": {},
      "title": "MNIST in two 5-class tasks, the paper's multi-task protocol on real images (CPU)"},
+    {"experiment": "multilabel", "profile": "real", "overrides": {},
+     "title": "MNIST + Fashion-MNIST mosaics, the paper's multi-label protocol on real images (CPU)"},
     {"experiment": "regression", "profile": "paper", "overrides": {},
      "title": "rotated MNIST, the regression study the paper proposes (§6)"},
 ]
