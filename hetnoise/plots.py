@@ -138,7 +138,7 @@ def multilabel_figure(part: pd.DataFrame, subtitle: str, paper_values: dict):
             ax.annotate(f"{y:.2f}", (x, y), textcoords="offset points", xytext=(0, 7), ha="center",
                         fontsize=8, color=PAPER)
         spans = part[part.case == case].corrupted.unique()
-        ax.set(title=f"case {case}: {', '.join(spans) if len(spans) else '–'} corrupted",
+        ax.set(title=f"case {case}\n{', '.join(spans) if len(spans) else '–'} corrupted",
                xlabel="corruption probability p", xlim=(-0.05, 1.05), ylim=(0, None))
     axes[0][0].set_ylabel("test mAP (%)")
     handles, names = axes[0][0].get_legend_handles_labels()

@@ -127,8 +127,8 @@ def test_missing_mini_coco_fails_fast(tmp_path):
     assert seconds < 60 and not (tmp_path / "results").exists()
 
 
-def execute_page(results, out):
-    env = {**os.environ, "HETNOISE_RESULTS": str(results)}
+def execute_page(results, out, published=None):
+    env = {**os.environ, "HETNOISE_RESULTS": str(results), **({"HETNOISE_PUBLISHED": str(published)} if published else {})}
     proc = subprocess.run([str(BIN / "jupytext"), "--to", "ipynb", "--execute", str(ROOT / "book" / "multilabel.md"),
                            "-o", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -152,7 +152,7 @@ def test_book_page_draws_the_figure_from_records(smoke_run, tmp_path):
 
 
 def test_book_page_without_records_says_how_to_make_them(tmp_path):
-    nb = execute_page(tmp_path / "none", tmp_path / "page.ipynb")
+    nb = execute_page(tmp_path / "none", tmp_path / "page.ipynb", published=tmp_path / "none")
     text = " ".join(outputs(nb, "text/markdown"))
     assert "No multi-label records yet" in text and "hetnoise sweep multilabel" in text
     assert not outputs(nb, "image/png")
