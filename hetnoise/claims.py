@@ -232,16 +232,20 @@ def mtl(frame: pd.DataFrame) -> list[Verdict]:
 
 
 def multilabel(frame: pd.DataFrame) -> list[Verdict]:
-    """The clean label group's mAP is unaffected by noise in the other group, per case and corruption mode."""
+    """The clean label group's mAP is unaffected by noise in the other group, per case, corruption mode and
+    (where a profile trains for more than one length) number of epochs."""
     out = []
     if frame.empty:
         return out
-    frame = frame.assign(mode=frame["mode"] if "mode" in frame else "swap")
-    for (profile, dataset, mode, case), part in frame.groupby(["profile", "dataset", "mode", "case"]):
+    frame = frame.assign(mode=frame["mode"] if "mode" in frame else "swap",
+                         epochs=frame["epochs"] if "epochs" in frame else 0)
+    lengths = frame.groupby(["profile", "dataset"]).epochs.nunique()
+    for (profile, dataset, mode, case, epochs), part in frame.groupby(["profile", "dataset", "mode", "case", "epochs"]):
         ref = paper.MULTILABEL[f"case{int(case)}"]
-        out.append(_flat("multi-label", "the clean label group's mAP stays flat", _scope(dataset, f"case {case}", mode),
-                         profile, f"flat; corrupted group {ref['map_p0']} → {ref['map_p1']} % (Fig. 6)", part,
-                         "map_clean"))
+        extra = [f"{epochs} epochs"] if lengths[(profile, dataset)] > 1 else []
+        out.append(_flat("multi-label", "the clean label group's mAP stays flat",
+                         _scope(dataset, f"case {case}", mode, *extra), profile,
+                         f"flat; corrupted group {ref['map_p0']} → {ref['map_p1']} % (Fig. 6)", part, "map_clean"))
     return out
 
 

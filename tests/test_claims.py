@@ -134,3 +134,14 @@ def test_five_class_tasks_are_also_checked_where_the_labels_say_nothing():
     assert verdict(table, "at p = 1").verdict == claims.FAILS
     fifty = claims.evaluate({"mtl": mtl_frame(0.04, 0.0)})  # 50-class tasks: p = 49/50 is nearest p = 1, no extra claim
     assert not fifty.claim.str.startswith("the transfer benefit is gone where").any()
+
+
+def test_multilabel_runs_of_another_length_get_verdicts_of_their_own():
+    rng = np.random.default_rng(0)
+    rows = [{"profile": "real", "dataset": "mnist-fashion-mosaics", "case": 1, "mode": "swap", "p": p, "seed": s,
+             "epochs": e, "map_clean": 0.70 + (0.06 * p if e == 2 else 0.0) + rng.normal(0, 0.003)}
+            for e in (2, 4) for p in (0, 0.5, 1) for s in range(3)]
+    table = claims.evaluate({"multilabel": pd.DataFrame(rows)})
+    by_scope = dict(zip(table.scope, table.verdict))
+    assert by_scope == {"mnist-fashion-mosaics, case 1, swap, 2 epochs": claims.FAILS,
+                        "mnist-fashion-mosaics, case 1, swap, 4 epochs": claims.HOLDS}
