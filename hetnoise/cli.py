@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from hetnoise import profiles, records
+from hetnoise import grids, records, studies
 
 
 def parse_value(text: str):
@@ -43,19 +43,19 @@ def cmd_sweep(args) -> int:
     from hetnoise import sweep
 
     check_counts(args)
-    experiments = profiles.available() if args.experiment == "all" else [args.experiment]
-    for e in experiments:
-        profiles.check(e)
-    chosen = [e for e in experiments if args.profile in profiles.profiles(e)]
+    if args.study != "all":
+        studies.get(args.study)
+    names = grids.available() if args.study == "all" else [args.study]
+    chosen = [e for e in names if args.profile in grids.profiles(e)]
     if not chosen:
-        known = sorted({p for e in experiments for p in profiles.profiles(e)})
+        known = sorted({p for e in names for p in grids.profiles(e)})
         raise ValueError(f"--profile {args.profile!r} is unknown; choose one of {known}")
-    if args.experiment != "all":
-        profiles.check(args.experiment, args.profile)
+    if args.study != "all":
+        grids.check(args.study, args.profile)
     overrides, total = overrides_from(args), sweep.Summary()
     for e in chosen:  # the whole grid of every study is resolved and validated before any work starts
         sweep.plan(e, args.profile, args.results, overrides)
-    for e in experiments:
+    for e in names:
         if e not in chosen:
             print(f"{e}: no profile {args.profile!r}, skipped")
             continue
@@ -74,30 +74,32 @@ def cmd_status(args) -> int:
     from hetnoise import sweep
 
     results = Path(args.results)
+    if not results.is_dir():
+        raise ValueError(f"{results}: no such folder; name the results folder a sweep wrote into")
     recs, problems = records.load_records(results)
     print(f"{results}: {len(recs)} complete records")
     failures = sweep.failed_cells(results)
-    for e in profiles.EXPERIMENTS:
-        for prof in profiles.profiles(e):
+    for e in studies.ALL:
+        for prof in grids.profiles(e):
             cells = sweep.plan(e, prof, results)
             done = sum(c.done() for c in cells)
             failed = sum(c.error in failures for c in cells)
-            others = len([r for r in recs if r["experiment"] == e and r["profile"] == prof]) - done
+            others = len([r for r in recs if r["study"] == e and r["profile"] == prof]) - done
             if done or failed or others:
                 extra = f", {others} from other grids or protocol versions" if others else ""
                 print(f"  {e}/{prof}: {done}/{len(cells)} complete, {failed} failed, "
                       f"{len(cells) - done - failed} missing{extra}")
     for path in failures:
-        print(f"  failed: {path}: {sweep.first_error_line(path)}")
+        print(f"  failed: {path}: {sweep.last_error_line(path)}")
     for p in problems:
         print(f"  problem: {p}")
     return 1 if problems or failures else 0
 
 
 def cmd_publish(args) -> int:
-    profiles.check(args.experiment, args.profile)
-    n = records.publish(args.results, args.experiment, args.profile)
-    print(f"{n} records of {args.experiment}/{args.profile} published to {records.published_dir()}")
+    grids.check(args.study, args.profile)
+    n = records.publish(args.results, args.study, args.profile)
+    print(f"{n} records of {args.study}/{args.profile} published to {records.published_dir()}")
     return 0
 
 
@@ -113,9 +115,9 @@ def cmd_mini_coco(args) -> int:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hetnoise", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("sweep", help="run an experiment's notebook for every cell of a profile's grid")
-    s.add_argument("experiment", help=f"one of {sorted(profiles.EXPERIMENTS)} or 'all'")
-    s.add_argument("--profile", default="smoke", help="a profile of the experiment, e.g. smoke, paper (default smoke)")
+    s = sub.add_parser("sweep", help="run a study's notebook for every cell of a profile's grid")
+    s.add_argument("study", help=f"one of {', '.join(studies.ALL)} or 'all'")
+    s.add_argument("--profile", default="smoke", help="a profile of the study, e.g. smoke, paper (default smoke)")
     s.add_argument("--results", default=str(records.results_dir()), help="results folder (default results/)")
     s.add_argument("--p", type=float, nargs="+", help="replace the grid's corruption probabilities")
     s.add_argument("--seeds", type=int, nargs="+", help="replace the grid's seeds")
@@ -131,11 +133,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="list the cells and which are done")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)
-    st = sub.add_parser("status", help="what a results folder holds, per experiment and profile")
+    st = sub.add_parser("status", help="what a results folder holds, per study and profile")
     st.add_argument("results", nargs="?", default=str(records.results_dir()))
     st.set_defaults(func=cmd_status)
     pb = sub.add_parser("publish", help="copy finished records into published/, the report's results")
-    pb.add_argument("experiment")
+    pb.add_argument("study")
     pb.add_argument("--profile", required=True)
     pb.add_argument("--results", default=str(records.results_dir()))
     pb.set_defaults(func=cmd_publish)

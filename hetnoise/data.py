@@ -222,3 +222,24 @@ def stratified_split(labels, val_fraction: float = 0.1, seed: int = 0) -> tuple[
     idx = np.arange(len(labels))
     tr, va = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=labels)
     return np.sort(tr), np.sort(va)
+
+
+_KIND = {"digits": ("classification", 10, "lenet5"), "mnist": ("classification", 10, "lenet5"),
+         "fashion-mnist": ("classification", 10, "lenet5"), "cifar10": ("classification", 10, "resnet18"),
+         "cifar100": ("classification", 100, "resnet18"), "digit-mosaics": ("multilabel", 10, "resnet18"),
+         "mnist-fashion-mosaics": ("multilabel", 20, "resnet18"), "mini-coco": ("multilabel", 80, "resnet18")}
+
+
+def names(kind: str | None = None) -> tuple[str, ...]:
+    """Every data set's name, or those of one kind ("classification" or "multilabel")."""
+    return tuple(n for n, (k, _, _) in _KIND.items() if kind in (None, k))
+
+
+def num_classes(name: str) -> int:
+    """Classes (or labels) of a data set, known before it is loaded."""
+    return _KIND[name][1]
+
+
+def default_model(name: str) -> str:
+    """The network the paper trains on a data set of this shape."""
+    return _KIND[name][2]

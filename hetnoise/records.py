@@ -1,9 +1,10 @@
 """Run records: one JSON file per run, written atomically, with the run's identity and provenance.
 
-A record lives at `<results>/<experiment>/<profile>/<run_id>.json`. Its `params` are the run's canonical
+A record lives at `<results>/<study>/<profile>/<run_id>.json`. Its `params` are the run's canonical
 identity parameters (`settings.resolve`), and its `run_id` is `settings.run_id` of them under the study's
 protocol version, which the record keeps: any record's id can be recomputed from the record alone. The
-git revision and notebook hash are provenance, not identity.
+git revision and notebook hash are provenance, not identity. Records of schema 2 (which called the study
+"experiment") are read as schema 3.
 """
 from __future__ import annotations
 
@@ -18,24 +19,13 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA = 2
+from hetnoise import settings, studies
+
+SCHEMA = 3
 # Environment variables that change how fast or on what a run executes, kept in its provenance.
 ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "CUDA_VISIBLE_DEVICES")
-REQUIRED = {"schema": int, "experiment": str, "protocol": int, "profile": str, "run_id": str, "params": dict,
+REQUIRED = {"schema": int, "study": str, "protocol": int, "profile": str, "run_id": str, "params": dict,
             "result": dict, "provenance": dict, "complete": bool}
-# The result fields the book reads, per study: (type, lowest, highest); None bounds are open.
-RESULT_FIELDS = {
-    "multiclass": {"clean_acc": (float, 0, 1), "corrupted_acc": (float, 0, 1), "test_acc": (float, 0, 1),
-                   "per_class_acc": (list, None, None), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
-    "mtl": {"task1_acc": (float, 0, 1), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
-    "multilabel": {"map_clean": (float, 0, 1), "map_corrupted": (float, 0, 1), "map_overall": (float, 0, 1),
-                   "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
-    "regression": {"mse_clean": (float, 0, None), "mse_corrupted": (float, 0, None), "mse_boundary": (float, 0, None),
-                   "mse_overall": (float, 0, None), "mae_clean": (float, 0, None), "mae_corrupted": (float, 0, None),
-                   "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)},
-}
-
-
 def repo_root() -> Path:
     """The repository this package was installed from (the folder holding `notebooks/`)."""
     return Path(__file__).resolve().parents[1]
@@ -69,14 +59,14 @@ def _canonical(value):
     raise TypeError(f"cannot store {type(value).__name__} {value!r} in a record")
 
 
-def notebook_digest(experiment: str) -> str | None:
-    """sha256 of an experiment's notebook source (provenance), or None outside a source checkout."""
-    path = repo_root() / "notebooks" / f"{experiment}.py"
+def notebook_digest(study: str) -> str | None:
+    """sha256 of a study's notebook source (provenance), or None outside a source checkout."""
+    path = repo_root() / "notebooks" / f"{study}.py"
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def record_path(results: str | os.PathLike, experiment: str, profile: str, rid: str) -> Path:
-    return Path(results) / experiment / profile / f"{rid}.json"
+def record_path(results: str | os.PathLike, study: str, profile: str, rid: str) -> Path:
+    return Path(results) / study / profile / f"{rid}.json"
 
 
 def git_revision() -> str:
@@ -125,7 +115,7 @@ def device_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance(experiment: str | None = None) -> dict:
+def provenance(study: str | None = None) -> dict:
     """Where and with what a run was made: host, hardware, library versions, git revision, notebook
     digest, time."""
     try:
@@ -140,7 +130,7 @@ def provenance(experiment: str | None = None) -> dict:
         "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
         "versions": {m: _version(m) for m in ("hetnoise", "torch", "torchvision", "numpy", "papermill",
                                               "scikit-learn")},
-        "git_revision": git_revision(), "notebook_sha256": notebook_digest(experiment) if experiment else None,
+        "git_revision": git_revision(), "notebook_sha256": notebook_digest(study) if study else None,
         "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -177,21 +167,19 @@ def save_arrays(path: Path, **arrays) -> Path:
     return Path(path)
 
 
-def save_run(results: str | os.PathLike, experiment: str, params: dict, result: dict) -> Path:
+def save_run(results: str | os.PathLike, study: str, params: dict, result: dict) -> Path:
     """Validate and write a run's record from its resolved parameters (`settings.resolve`); return its path."""
-    from hetnoise import settings
-
-    ident = settings.identity(experiment, _canonical(params))
-    rid = settings.run_id(experiment, ident)
+    ident = settings.identity(study, _canonical(params))
+    rid = settings.run_id(study, ident)
     if params.get("run_id") and params["run_id"] != rid:
         raise ValueError(f"run_id {params['run_id']!r} does not match the parameters of this run ({rid})")
-    record = {"schema": SCHEMA, "experiment": experiment, "protocol": settings.PROTOCOL[experiment],
+    record = {"schema": SCHEMA, "study": study, "protocol": studies.get(study).version,
               "profile": str(params["profile"]), "run_id": rid, "params": ident, "result": _canonical(result),
-              "provenance": provenance(experiment), "complete": True}
+              "provenance": provenance(study), "complete": True}
     problem = validate(record)
     if problem:
-        raise ValueError(f"record of {experiment}/{rid} is invalid: {problem}")
-    path = record_path(results, experiment, record["profile"], rid)
+        raise ValueError(f"record of {study}/{rid} is invalid: {problem}")
+    path = record_path(results, study, record["profile"], rid)
     atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False))
     return path
 
@@ -199,8 +187,6 @@ def save_run(results: str | os.PathLike, experiment: str, params: dict, result: 
 def validate(record, path: Path | None = None) -> str | None:
     """What is wrong with a record (structure, identity, the result fields the book reads, its place in
     the results folder), or None when it is a complete record of the current schema."""
-    from hetnoise import settings
-
     if not isinstance(record, dict):
         return "not a JSON object"
     if record.get("schema") != SCHEMA:
@@ -212,14 +198,14 @@ def validate(record, path: Path | None = None) -> str | None:
             return f"{key!r} should be {typ.__name__}, found {type(record[key]).__name__}"
     if record["complete"] is not True:
         return "run not marked complete"
-    study = record["experiment"]
-    if study not in settings.PROTOCOL:
-        return f"experiment {study!r} is unknown"
+    study = record["study"]
+    if study not in studies.ALL:
+        return f"study {study!r} is unknown"
     if record["params"].get("profile") != record["profile"]:
         return "params.profile differs from profile"
     if record["run_id"] != settings.run_id(study, record["params"], record["protocol"]):
         return f"run_id {record['run_id']} is not the id of its params"
-    for name, (typ, low, high) in RESULT_FIELDS[study].items():
+    for name, (typ, low, high) in studies.get(study).result_fields.items():
         value = record["result"].get(name)
         ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if typ is float else
               isinstance(value, typ) and not isinstance(value, bool))
@@ -234,10 +220,19 @@ def validate(record, path: Path | None = None) -> str | None:
     return None
 
 
+def upgrade(record):
+    """A record of an earlier schema in the current one, where the change was a rename (schema 2 called
+    the study "experiment"); anything else is returned as it is, for `validate` to judge."""
+    if isinstance(record, dict) and record.get("schema") == 2 and "experiment" in record and "study" not in record:
+        record = {("study" if k == "experiment" else k): v for k, v in record.items()}
+        record["schema"] = SCHEMA
+    return record
+
+
 def read_record(path: Path) -> dict:
     """Read and validate one record; ValueError naming the file when it is unreadable or invalid."""
     try:
-        record = json.loads(Path(path).read_text())
+        record = upgrade(json.loads(Path(path).read_text()))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: unreadable record ({type(e).__name__}: {e})") from e
     problem = validate(record, path)
@@ -246,11 +241,11 @@ def read_record(path: Path) -> dict:
     return record
 
 
-def load_records(results: str | os.PathLike | None = None, experiment: str | None = None,
+def load_records(results: str | os.PathLike | None = None, study: str | None = None,
                  profile: str | None = None) -> tuple[list[dict], list[str]]:
-    """All valid records under `results` (optionally of one experiment / profile) and the problems found."""
+    """All valid records under `results` (optionally of one study / profile) and the problems found."""
     base = Path(results) if results is not None else results_dir()
-    pattern = f"{experiment or '*'}/{profile or '*'}/*.json"
+    pattern = f"{study or '*'}/{profile or '*'}/*.json"
     records, problems = [], []
     for path in sorted(base.glob(pattern)):
         if path.name.endswith(".error.json"):
@@ -265,13 +260,13 @@ def load_records(results: str | os.PathLike | None = None, experiment: str | Non
     return records, problems
 
 
-def load_all(experiment: str | None = None, profile: str | None = None,
+def load_all(study: str | None = None, profile: str | None = None,
              results: str | os.PathLike | None = None) -> tuple[list[dict], list[str]]:
     """What the book reads: the published records and those of the user's results folder (default
     `results_dir()`), each tagged with its `_source`; a run found in both is taken once, as published."""
     out, problems, seen = [], [], set()
     for source, base in (("published", published_dir()), ("local", Path(results) if results else results_dir())):
-        recs, bad = load_records(base, experiment, profile) if base.is_dir() else ([], [])
+        recs, bad = load_records(base, study, profile) if base.is_dir() else ([], [])
         problems += bad
         for r in recs:
             if r["run_id"] not in seen:
@@ -280,8 +275,8 @@ def load_all(experiment: str | None = None, profile: str | None = None,
     return out, problems
 
 
-def publish(results: str | os.PathLike, experiment: str, profile: str, to: str | os.PathLike | None = None) -> int:
-    """Copy the valid records of `results/experiment/profile` into the published folder, each with its
+def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.PathLike | None = None) -> int:
+    """Copy the valid records of `results/study/profile` into the published folder, each with its
     executed notebook when it is the first run of its execution (a pack's notebook shows that one) and its
     first replicate (seed and split seed 0: the other replicates' notebooks differ only in numbers the
     records hold, and would swell the repository). Returns the number of records copied; records already
@@ -289,12 +284,14 @@ def publish(results: str | os.PathLike, experiment: str, profile: str, to: str |
     import shutil
 
     target = Path(to) if to else published_dir()
-    recs, problems = load_records(results, experiment, profile)
+    if not Path(results).is_dir():
+        raise ValueError(f"--results {results}: no such folder; name the folder the sweep wrote into")
+    recs, problems = load_records(results, study, profile)
     if problems:
         raise ValueError(f"{len(problems)} records under {results} cannot be published: {problems[0]}")
     copied = 0
     for r in recs:
-        dest = record_path(target, experiment, profile, r["run_id"])
+        dest = record_path(target, study, profile, r["run_id"])
         if dest.exists():
             continue
         notebook = Path(r["_path"]).with_suffix(".ipynb")
@@ -313,7 +310,7 @@ def records_frame(records: list[dict]):
 
     rows = []
     for r in records:
-        row = {"experiment": r["experiment"], "run_id": r["run_id"], **r["params"], "profile": r["profile"]}
+        row = {"study": r["study"], "run_id": r["run_id"], **r["params"], "profile": r["profile"]}
         row.update({k: v for k, v in r["result"].items() if isinstance(v, (int, float, str, bool)) or v is None})
         row["device_name"] = r["provenance"].get("device_name")
         row["git_revision"] = r["provenance"].get("git_revision")

@@ -1,14 +1,16 @@
 """Tables of the runs behind the book: who ran what, where, how long, and their executed notebooks."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
-# The parameters that name a run in a table; the rest are in the record.
-KEY_PARAMS = ("dataset", "p", "sigma", "clean_class", "strategy", "mode", "case", "weight_decay", "split_seed", "seed",
-              "epochs")
+from hetnoise import grids, studies
+
+
+def key_params(study: str) -> tuple[str, ...]:
+    """The parameters that name a run of a study in a table; the rest are in the record."""
+    return studies.get(study).key_params
 
 
 def notebook_of(record: dict) -> Path | None:
@@ -18,34 +20,20 @@ def notebook_of(record: dict) -> Path | None:
 
 
 def runs_table(records: list[dict]) -> pd.DataFrame:
-    """One row per run: experiment, profile, key parameters, device, wall time, revision, versions, notebook."""
+    """One row per run: study, profile, key parameters, device, wall time, revision, versions, notebook."""
     rows = []
     for r in records:
         prov, res, nb = r["provenance"], r["result"], notebook_of(r)
-        params = ", ".join(f"{k}={r['params'][k]}" for k in KEY_PARAMS if k in r["params"])
-        rows.append({"experiment": r["experiment"], "profile": r["profile"], "run": r["run_id"], "parameters": params,
+        params = ", ".join(f"{k}={r['params'][k]}" for k in key_params(r["study"]) if k in r["params"])
+        rows.append({"study": r["study"], "profile": r["profile"], "run": r["run_id"], "parameters": params,
                      "device": prov.get("device_name") or res.get("device", ""),
                      "wall time (s)": float(res.get("wall_time_s") or 0.0),
                      "git revision": (prov.get("git_revision") or "")[:10],
                      "when (UTC)": (prov.get("timestamp_utc") or "")[:16].replace("T", " "),
                      "notebook": str(nb) if nb else "–"})
-    columns = ["experiment", "profile", "run", "parameters", "device", "wall time (s)", "git revision",
+    columns = ["study", "profile", "run", "parameters", "device", "wall time (s)", "git revision",
                "when (UTC)", "notebook"]
     return pd.DataFrame(rows, columns=columns)
-
-
-def markdown_table(table: pd.DataFrame, page_dir: Path) -> str:
-    """The runs table as MyST Markdown, each executed notebook a download link (paths relative to the page)."""
-    def cell(column, value):
-        if column == "notebook" and value != "–":
-            return f"{{download}}`{Path(value).name} <{os.path.relpath(value, page_dir)}>`"
-        if column == "wall time (s)":
-            return f"{value:.1f}"
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + " --- |" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(c, v) for c, v in row.items()) + " |" for _, row in table.iterrows()]
-    return "\n".join(lines)
 
 
 def versions_table(records: list[dict]) -> pd.DataFrame:
@@ -61,10 +49,10 @@ def versions_table(records: list[dict]) -> pd.DataFrame:
     return frame.groupby(list(frame.columns), dropna=False).size().reset_index(name="runs")
 
 
-def representative(records: list[dict], experiment: str) -> dict | None:
+def representative(records: list[dict], study: str) -> dict | None:
     """The run of a study shown in full: one with its notebook kept, at the largest p not above 0.9, and
     the first run of its execution (a packed notebook's figures show that one)."""
-    kept = [r for r in records if r["experiment"] == experiment and notebook_of(r)]
+    kept = [r for r in records if r["study"] == study and notebook_of(r)]
     if not kept:
         return None
     return max(kept, key=lambda r: (float(r["params"].get("p", 0)) <= 0.9, float(r["params"].get("p", 0)),
@@ -84,20 +72,18 @@ def notebook_html(path: Path) -> str:
 def expected_time(records: list[dict]) -> pd.DataFrame:
     """Measured wall time per run, by study, profile, device and epochs, and what the profile's whole grid
     takes at that pace on one device (runs one after another, papermill start-up included)."""
-    from hetnoise import profiles
-
-    rows = [{"experiment": r["experiment"], "profile": r["profile"],
+    rows = [{"study": r["study"], "profile": r["profile"],
              "device": r["provenance"].get("device_name") or r["result"].get("device", ""),
              "epochs": r["params"].get("epochs"), "wall_s": float(r["result"].get("wall_time_s") or 0.0)}
             for r in records]
-    frame = pd.DataFrame(rows, columns=["experiment", "profile", "device", "epochs", "wall_s"])
+    frame = pd.DataFrame(rows, columns=["study", "profile", "device", "epochs", "wall_s"])
     if frame.empty:
         return frame
-    out = frame.groupby(["experiment", "profile", "device", "epochs"], dropna=False).wall_s.agg(["count", "mean"])
+    out = frame.groupby(["study", "profile", "device", "epochs"], dropna=False).wall_s.agg(["count", "mean"])
     out = out.reset_index().rename(columns={"count": "runs measured", "mean": "seconds per run"})
-    cells = {(e, p): len(profiles.cells(e, p)) for e, p in set(zip(out.experiment, out.profile))
-             if e in profiles.EXPERIMENTS and p in profiles.EXPERIMENTS[e]}
-    out["runs in the grid"] = [cells.get((e, p)) for e, p in zip(out.experiment, out.profile)]
+    cells = {(s, p): len(grids.cells(s, p)) for s, p in set(zip(out.study, out.profile))
+             if p in studies.get(s).grids}
+    out["runs in the grid"] = [cells.get((s, p)) for s, p in zip(out.study, out.profile)]
     out["hours for the grid"] = out["seconds per run"] * out["runs in the grid"] / 3600
     return out
 

@@ -52,30 +52,13 @@ def bootstrap_slope(x, y, n: int = 4000, level: float = 0.95, seed: int = 0) -> 
     return est, float(lo), float(hi)
 
 
-PAIR_KEYS = ("split_seed", "seed")  # an MTL run and the STL run of the same class split and seed share Task1's data
-
-
-def matched_diff(a, b, value: str, keys=PAIR_KEYS) -> tuple[float, float, float, bool]:
+def matched_diff(a, b, value: str, keys: tuple[str, ...]) -> tuple[float, float, float, bool]:
     """mean(a[value]) − mean(b[value]) with a 95 % bootstrap interval: over the differences of matched runs
     (same `keys`) when every run of `a` has one partner in `b`, which removes what the runs of a pair share
-    (a class split's difficulty); otherwise over the runs of each side. Returns (estimate, low, high, paired)."""
+    (for example a class split's difficulty); otherwise over the runs of each side. Returns (estimate, low, high, paired)."""
     if all(k in a and k in b for k in keys) and len(a) and not b.duplicated(list(keys)).any():
         both = a.merge(b, on=list(keys), suffixes=("_a", "_b"))
         if len(both) == len(a):
             d = both[f"{value}_a"].to_numpy(float) - both[f"{value}_b"].to_numpy(float)
             return (*bootstrap_mean(d), True)
     return (*bootstrap_diff(a[value].to_numpy(float), b[value].to_numpy(float)), False)
-
-
-def transfer_benefit(frame):
-    """MTL − STL Task1 accuracy at each p, with its bootstrap 95 % interval (fractions): one row per p of the
-    multi-task runs of `frame` against its single-task runs, paired by class split and seed where possible."""
-    import pandas as pd
-
-    stl = frame[frame["mode"] == "stl"]
-    rows = []
-    for p, g in frame[frame["mode"] == "mtl"].groupby("p"):
-        est, lo, hi, paired = matched_diff(g, stl, "task1_acc")
-        rows.append({"p": p, "benefit": est, "low": lo, "high": hi, "mtl runs": len(g), "stl runs": len(stl),
-                     "paired": paired})
-    return pd.DataFrame(rows, columns=["p", "benefit", "low", "high", "mtl runs", "stl runs", "paired"])

@@ -6,7 +6,7 @@ whose record exists is skipped, so a killed sweep redoes only what is missing; e
 lock that dies with its process, so two sweeps into one folder never train the same cell.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
 others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
-`settings.PACKABLE` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
+its study's `packable` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
 On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
 
     from dask_jobqueue import SLURMCluster
@@ -27,12 +27,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hetnoise import profiles, records, settings
+from hetnoise import grids, records, settings, studies
 
 
 @dataclass
 class Cell:
-    experiment: str
+    study: str
     profile: str
     params: dict
     run_id: str
@@ -74,22 +74,22 @@ class Summary:
         return "\n".join(lines)
 
 
-def plan(experiment: str, profile: str, results: str | os.PathLike, overrides: dict | None = None) -> list[Cell]:
+def plan(study: str, profile: str, results: str | os.PathLike, overrides: dict | None = None) -> list[Cell]:
     """The cells of a sweep, each resolved and validated (`settings.resolve`: a bad value stops here,
     before anything starts) with its identity parameters, run id and record path."""
     out = []
-    for cell in profiles.cells(experiment, profile, overrides):
-        run = settings.resolve(experiment, cell)
+    for cell in grids.cells(study, profile, overrides):
+        run = settings.resolve(study, cell)
         rid = run["run_id"]
-        out.append(Cell(experiment, profile, settings.identity(experiment, run), rid,
-                        records.record_path(results, experiment, profile, rid)))
+        out.append(Cell(study, profile, settings.identity(study, run), rid,
+                        records.record_path(results, study, profile, rid)))
     return out
 
 
 def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:
     """The cells in groups of at most `size` that one notebook execution can train together: same
-    experiment and same parameters except those in `settings.PACKABLE` (one group per cell otherwise)."""
-    free = settings.PACKABLE.get(cells[0].experiment, ()) if cells else ()
+    study and same parameters except its `packable` ones (one group per cell otherwise)."""
+    free = studies.get(cells[0].study).packable if cells else ()
     if size <= 1 or not free:
         return [[c] for c in cells]
     groups: dict[str, list[Cell]] = {}
@@ -129,7 +129,7 @@ def _run_one(cell: Cell, notebook: str, results: str, device: str, retries: int)
             return [("done", str(cell.record))]
     kept = cell.record.with_suffix(".error.ipynb")
     records.atomic_write_text(cell.error, json.dumps(
-        {"experiment": cell.experiment, "profile": cell.profile, "run_id": cell.run_id, "params": cell.params,
+        {"study": cell.study, "profile": cell.profile, "run_id": cell.run_id, "params": cell.params,
          "attempts": retries + 1, "notebook": str(kept) if kept.exists() else None, "traceback": error,
          "provenance": records.provenance()}, indent=1))
     return [("failed", str(cell.error))]
@@ -174,7 +174,7 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     executed = stage / "executed.ipynb"
     params = {**first.params, "results_dir": str(stage), "run_id": first.run_id, "device": device}
     if len(cells) > 1:
-        free = settings.PACKABLE[first.experiment]
+        free = studies.get(first.study).packable
         params["pack"] = [{**{k: c.params[k] for k in free if k in c.params}, "run_id": c.run_id} for c in cells[1:]]
         params["batched"] = batched
     error = ""
@@ -185,7 +185,7 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     except Exception as e:  # reported by the caller; the sweep goes on with other cells
         error = "".join(traceback.format_exception(e))[-20000:]
     for c in cells:
-        staged = records.record_path(stage, c.experiment, c.profile, c.run_id)
+        staged = records.record_path(stage, c.study, c.profile, c.run_id)
         try:
             records.read_record(staged)
         except ValueError:
@@ -265,19 +265,19 @@ def start_client(workers: int | None = None, scheduler: str | None = None):
     return Client(cluster), cluster, threads
 
 
-def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "results", overrides: dict | None = None,
+def run_sweep(study: str, profile: str, results: str | os.PathLike = "results", overrides: dict | None = None,
               workers: int | None = None, scheduler: str | None = None, retries: int = 1, dry_run: bool = False,
               progress: bool = True, notebook: Path | None = None, pack: int = 1, batched: bool = False,
               log=print) -> Summary:
-    """Run every missing cell of an experiment's profile; see the module docstring."""
+    """Run every missing cell of a study's profile; see the module docstring."""
     from tqdm.auto import tqdm
 
-    notebook = Path(notebook or profiles.notebook(experiment))
+    notebook = Path(notebook or grids.notebook(study))
     if not notebook.is_file():
         raise FileNotFoundError(f"{notebook} does not exist; run `jupytext --to ipynb {notebook.with_suffix('.py')}`")
     results = Path(results).resolve()
     t0, summary = time.perf_counter(), Summary()
-    cells = plan(experiment, profile, results, overrides)
+    cells = plan(study, profile, results, overrides)
     todo = [c for c in cells if not c.done()]
     for c in todo:
         if c.record.exists():  # a record this version cannot read is never overwritten
@@ -300,8 +300,8 @@ def run_sweep(experiment: str, profile: str, results: str | os.PathLike = "resul
         from distributed import as_completed
 
         futures = {client.submit(run_pack, g, str(notebook), str(results), "", retries, threads, batched, pure=False,
-                                 key=f"{experiment}-{profile}-{g[0].run_id}-{len(g)}"): g for g in groups}
-        bar = tqdm(total=len(todo), desc=f"{experiment}/{profile}", disable=not progress, unit="cell")
+                                 key=f"{study}-{profile}-{g[0].run_id}-{len(g)}"): g for g in groups}
+        bar = tqdm(total=len(todo), desc=f"{study}/{profile}", disable=not progress, unit="cell")
         for fut in as_completed(futures):
             try:
                 outcome = fut.result()
@@ -339,7 +339,7 @@ def failed_cells(results: str | os.PathLike) -> list[Path]:
     return out
 
 
-def first_error_line(error_record: Path) -> str:
+def last_error_line(error_record: Path) -> str:
     """The last line of a failed cell's traceback (the exception and its message)."""
     try:
         lines = [ln for ln in json.loads(error_record.read_text()).get("traceback", "").splitlines() if ln.strip()]

@@ -2,7 +2,7 @@
 weights of its lowest validation loss, log. A study supplies only its epoch of steps and its validation;
 `fit` is the one-model case. Data stays on the device as uint8; batches are cut by index, augmented and
 normalised whole. On CUDA: bf16 autocast, channels_last, fused optimiser, cuDNN autotuning; `torch.compile`
-on request. Recipes live in `settings`.
+on request. Recipes are declared in `spec` and chosen per profile by each study.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hetnoise import models
-from hetnoise.settings import Recipe
+from hetnoise.spec import Recipe
 
 
 def pick_device(device: str = "") -> torch.device:

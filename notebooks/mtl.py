@@ -55,7 +55,7 @@ device = ""  # empty: CUDA when present, else CPU
 run_id = ""  # empty: computed from the parameters; else checked against them
 
 # %%
-from hetnoise import settings
+from hetnoise import settings, spec
 
 run = settings.from_namespace("mtl", globals())
 
@@ -72,7 +72,7 @@ from hetnoise import data, metrics, models, mtl, noise, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
-recipe = settings.recipe(run)
+recipe = spec.recipe(run)
 ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
 dev = train.pick_device(run["device"])
 task1_classes, task2_classes = mtl.split_tasks(ds.num_classes, run["split_seed"])

@@ -52,7 +52,7 @@ batched = False  # train a pack's models at once (stacked LeNet-5s) instead of o
 pack = []  # further runs of this execution, each a dict of clean_class, strategy, seed (`hetnoise sweep --pack`)
 
 # %%
-from hetnoise import settings
+from hetnoise import settings, spec
 
 run = settings.from_namespace("multiclass", globals())
 runs = settings.runs("multiclass", run)
@@ -71,7 +71,7 @@ from hetnoise import data, ensemble, metrics, models, noise, plots, records, tra
 
 t_start = time.perf_counter()
 plots.style()
-recipe = settings.recipe(run)
+recipe = spec.recipe(run)
 ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
 dev = train.pick_device(run["device"])
 print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {Path(ds.source).name}")

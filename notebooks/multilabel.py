@@ -70,7 +70,7 @@ device = ""  # empty: CUDA when present, else CPU
 run_id = ""  # empty: computed from the parameters; else checked against them
 
 # %%
-from hetnoise import settings
+from hetnoise import settings, spec
 
 run = settings.from_namespace("multilabel", globals())
 
@@ -105,7 +105,7 @@ from hetnoise import coco, metrics, models, multilabel, noise, plots, records, t
 t_start = time.perf_counter()
 plots.style()
 
-recipe = settings.recipe(run)
+recipe = spec.recipe(run)
 ds = coco.load_multilabel(run["dataset"], run["coco_root"] or None, size=run["image_size"],
                           data_root=run["data_root"] or None, download=run["download"])
 num_labels = ds.y_train.shape[1]

@@ -53,7 +53,7 @@ device = ""  # empty: CUDA when present, else CPU
 run_id = ""  # empty: computed from the parameters; else checked against them
 
 # %%
-from hetnoise import settings
+from hetnoise import settings, spec
 
 run = settings.from_namespace("regression", globals())
 
@@ -71,7 +71,7 @@ from hetnoise import data, models, noise, plots, records, regression, train
 
 t_start = time.perf_counter()
 plots.style()
-recipe = settings.recipe(run)
+recipe = spec.recipe(run)
 if run["augment"]:
     raise ValueError("augment=True would flip and shift the rotated digits, and a flip negates the angle; "
                      "leave augment unset for the regression study")
