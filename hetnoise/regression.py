@@ -4,8 +4,9 @@ Every image is rotated by an angle drawn uniformly from [-max_angle, max_angle] 
 the training images, another for the test images), so the targets are balanced by construction and the
 same on every machine. The errors are measured in degrees per range of true angles: the corrupted range
 [low, high], the clean rest, and the clean angles within BAND degrees of the corrupted range. This module
-holds what is the study's own: the task, its parameters, profiles and grids, what the paper proposes, the
-claims checked on the records and the figures of its page.
+holds what is the study's own: the task, the pipeline its notebook calls (subset, rotation, corruption,
+model, training, evaluation, result), its parameters, profiles and grids, what the paper proposes, the
+claims checked on the records and the blocks of its book page (`sections`).
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from IPython.display import Markdown, display
 
-from hetnoise import claims, plots, stats
+from hetnoise import claims, data, models, noise, plots, stats, train
 from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_P, MIN_RUNS, TOO_FEW, UNDECIDED, Verdict, at_least, equivalence
 from hetnoise.spec import DATA_PARAMS, LENET_PAPER, RECIPE_PARAMS, RUN_PARAMS, Grid, P, Param, Profile, Recipe, Study
 
@@ -86,6 +88,87 @@ def error_by_angle(true: np.ndarray, pred: np.ndarray, max_angle: float, width: 
             "n": count.tolist()}
 
 
+# ------------------------------------------------------------------------------------------- the pipeline
+def subset(labels: np.ndarray, n_train: int, split_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation) of the training images a run uses: at most n_train of them, drawn by
+    split_seed so a smaller run uses a subset, then the paper's stratified 9:1 split."""
+    used = np.sort(np.random.default_rng(split_seed).permutation(len(labels))[:n_train])
+    train_part, val_part = data.stratified_split(np.asarray(labels)[used], 0.1, split_seed)
+    return used[train_part], used[val_part]
+
+
+def rotated(x_train: torch.Tensor, x_test: torch.Tensor, max_angle: float, train_idx: np.ndarray,
+            val_idx: np.ndarray) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
+    """The images of each part ("train", "val", "test"), rotated by their angles, with those angles: the
+    angles are drawn for the whole training and test sets, so an image keeps its angle whatever the subset."""
+    angle_train = angles(len(x_train), max_angle, "train")
+    angle_test = angles(len(x_test), max_angle, "test")
+    return {"train": (rotate(x_train[train_idx], angle_train[train_idx]), angle_train[train_idx]),
+            "val": (rotate(x_train[val_idx], angle_train[val_idx]), angle_train[val_idx]),
+            "test": (rotate(x_test, angle_test), angle_test)}
+
+
+def pixel_stats(images: torch.Tensor) -> tuple[tuple[float], tuple[float]]:
+    """Mean and standard deviation of the training pixels in [0, 1], one channel: the network's input scaling."""
+    pixels = images.float() / 255
+    return (pixels.mean().item(),), (pixels.std().item(),)
+
+
+def corrupt(true: np.ndarray, run: dict):
+    """The noisy training angles and the noise report: each angle in [low, high] is, with probability p,
+    replaced by a draw of N(angle, σ²) truncated to the range (the paper's §6 proposal)."""
+    return noise.corrupt_regression(true, run["low"], run["high"], run["sigma"], seed=run["seed"], p=run["p"])
+
+
+def targets(degrees: np.ndarray, max_angle: float) -> torch.Tensor:
+    """Angles as training targets, divided by max_angle so they lie in [-1, 1]."""
+    return torch.tensor(degrees / max_angle, dtype=torch.float32)
+
+
+def model(run: dict, channels: int) -> torch.nn.Module:
+    """The run's network with one output, the angle, initialised from the run's seed."""
+    return models.build(run["model"], 1, channels, seed=run["seed"])
+
+
+def fit(net: torch.nn.Module, parts: dict, noisy: np.ndarray, recipe, mean, std, run: dict):
+    """Train on the noisy training angles with a squared-error loss, keeping the checkpoint of the lowest
+    loss on the true validation angles; the training history."""
+    (x_train, _), (x_val, val_angles) = parts["train"], parts["val"]
+    return train.fit(net, x_train, targets(noisy, run["max_angle"]), x_val, targets(val_angles, run["max_angle"]),
+                     recipe, mean=mean, std=std, device=run["device"], seed=run["seed"], loss="mse",
+                     label=f"[{run['run_id']}]")
+
+
+def predict(net: torch.nn.Module, images: torch.Tensor, mean, std, max_angle: float) -> np.ndarray:
+    """Predicted angles in degrees."""
+    return train.predict(net, images, mean, std)[:, 0].numpy().astype(float) * max_angle
+
+
+def evaluate(net: torch.nn.Module, parts: dict, mean, std, run: dict) -> tuple[dict, dict]:
+    """Test errors per range of true angles (`errors`) and per bin of true angle (`error_by_angle`)."""
+    images, true = parts["test"]
+    pred = predict(net, images, mean, std, run["max_angle"])
+    return errors(true, pred, run["low"], run["high"]), error_by_angle(true, pred, run["max_angle"])
+
+
+def range_table(errs: dict) -> pd.DataFrame:
+    """One row per range: its test images and errors in degrees, for the notebook."""
+    return pd.DataFrame([{"range": name, "test images": errs[f"n_{name}"], "MSE (°²)": errs[f"mse_{name}"],
+                          "RMSE (°)": np.sqrt(errs[f"mse_{name}"]), "MAE (°)": errs[f"mae_{name}"],
+                          "mean signed error (°)": errs[f"bias_{name}"]} for name in RANGES]).round(2)
+
+
+def result(errs: dict, by_angle: dict, noise_report, history, net: torch.nn.Module, parts: dict, source: str,
+           device, wall_time_s: float) -> dict:
+    """The result a run's record holds: the errors per range (and their roots), the error curve, the noise,
+    the training history and the sizes of the run."""
+    return dict(**errs, **{f"rmse_{name}": float(np.sqrt(errs[f"mse_{name}"])) for name in RANGES},
+                band=BAND, error_by_angle=by_angle, noise=noise_report.to_dict(), history=history.to_dict(),
+                best_epoch=history.best_epoch, n_params=models.count_parameters(net), n_train=len(parts["train"][1]),
+                n_val=len(parts["val"][1]), n_test=len(parts["test"][1]), data_source=source, device=str(device),
+                wall_time_s=wall_time_s)
+
+
 # §6 proposes this study and runs none of it: what it does say, beside our design.
 PAPER_SETUP = {
     "data": "none: no balanced image regression data set was found (age estimation given as the example)",
@@ -131,10 +214,13 @@ RESULT_FIELDS = {"mse_clean": (float, 0, None), "mse_corrupted": (float, 0, None
 
 
 def complete(params: dict) -> None:
-    """The corrupted range must be a range."""
+    """The corrupted range must be a range; augmentation would flip the digits, and a flip negates the angle."""
     if not params["low"] < params["high"]:
         raise ValueError(f"regression: low={params['low']:g} must be below high={params['high']:g} "
                          "(the corrupted range in degrees)")
+    if params["augment"]:
+        raise ValueError("regression: augment=True would flip and shift the rotated digits, and a flip negates the "
+                         "angle; leave augment unset for the regression study")
 
 
 def margin_for(max_angle: float) -> float:
@@ -146,66 +232,88 @@ def margin_for(max_angle: float) -> float:
 def _flat_error(claim, scope, profile, paper_text, part, x_name, metric, margin, span_text) -> Verdict:
     """Equivalence test on the change of an error (root of the MSE `metric`, degrees) over the range of `x_name`:
     the least-squares slope times that range, inside ±margin and not wholly above 0 (errors must not rise)."""
-    x, y = part[x_name].to_numpy(float), np.sqrt(part[metric].to_numpy(float))
+    x_values, rmse = part[x_name].to_numpy(float), np.sqrt(part[metric].to_numpy(float))
     test = (f"change over {span_text} (least-squares slope × range), 95 % bootstrap CI over runs, inside "
             f"±{margin:g}° and not wholly above 0")
-    v = lambda ours, verdict, why: Verdict("regression", claim, scope, profile, paper_text, ours, verdict, why, test,
-                                           len(part))
-    if part.empty or part.groupby(x_name).size().min() < MIN_RUNS or len(np.unique(x)) < MIN_P:
-        return v("–", TOO_FEW, f"needs {MIN_RUNS} runs at each of {MIN_P} or more values of {x_name}")
-    span = float(np.ptp(x))
-    est, lo, hi = (span * t for t in stats.bootstrap_slope(x, y))
+
+    def verdict_of(ours: str, verdict: str, why: str) -> Verdict:
+        return Verdict("regression", claim, scope, profile, paper_text, ours, verdict, why, test, len(part))
+
+    if part.empty or part.groupby(x_name).size().min() < MIN_RUNS or len(np.unique(x_values)) < MIN_P:
+        return verdict_of("–", TOO_FEW, f"needs {MIN_RUNS} runs at each of {MIN_P} or more values of {x_name}")
+    span = float(np.ptp(x_values))
+    est, lo, hi = (span * bound for bound in stats.bootstrap_slope(x_values, rmse))
     ours = claims.interval(est, lo, hi, "°")
     verdict = equivalence(lo, hi, margin)
     if verdict == HOLDS and lo > 0:
-        return v(ours, FAILS, f"a small but real rise: the whole interval is above 0 (inside ±{margin:g}°)")
-    why = {HOLDS: "", FAILS: f"the whole interval lies beyond ±{margin:g}°: a real {'rise' if est > 0 else 'fall'}",
-           UNDECIDED: f"a real rise (the whole interval is above 0), but the interval straddles +{margin:g}°: the "
-                      "runs cannot tell whether it exceeds the margin" if lo > 0 else
-                      f"the interval straddles ±{margin:g}°: the runs cannot tell"}[verdict]
-    return v(ours, verdict, why)
+        return verdict_of(ours, FAILS, f"a small but real rise: the whole interval is above 0 (inside ±{margin:g}°)")
+    return verdict_of(ours, verdict, _why_not_flat(verdict, est, lo, margin))
+
+
+def _why_not_flat(verdict: str, est: float, lo: float, margin: float) -> str:
+    """The sentence a flatness verdict gives when it does not hold."""
+    if verdict == FAILS:
+        return f"the whole interval lies beyond ±{margin:g}°: a real {'rise' if est > 0 else 'fall'}"
+    if verdict == UNDECIDED and lo > 0:
+        return (f"a real rise (the whole interval is above 0), but the interval straddles +{margin:g}°: the "
+                "runs cannot tell whether it exceeds the margin")
+    if verdict == UNDECIDED:
+        return f"the interval straddles ±{margin:g}°: the runs cannot tell"
+    return ""
+
+
+PROPOSAL = "proposed, not run (§6): evaluate each range by MSE"
+
+
+def _premise(scope: str, profile: str, by_p: pd.DataFrame, sigma: float) -> Verdict:
+    """The noise must raise the corrupted range's RMSE (largest p against p = 0), or there is nothing to resist."""
+    at_max, at_zero = by_p[by_p.p == by_p.p.max()], by_p[by_p.p == 0]
+    test = "corrupted-range RMSE at the largest p minus at p = 0, 95 % bootstrap CI, above 0"
+    claim = f"the noise raises the corrupted range's error (the premise; σ = {sigma:g}°)"
+    runs = len(at_max) + len(at_zero)
+    if min(len(at_max), len(at_zero)) < MIN_RUNS or at_max.p.max() == 0:
+        return Verdict("regression", claim, scope, profile, PROPOSAL, "–", TOO_FEW,
+                       f"needs {MIN_RUNS} runs at p = 0 and at a larger p", test, runs)
+    est, lo, hi = stats.bootstrap_diff(np.sqrt(at_max.mse_corrupted.to_numpy(float)),
+                                       np.sqrt(at_zero.mse_corrupted.to_numpy(float)))
+    verdict = at_least(lo, hi, 0.0)
+    why = {HOLDS: "", FAILS: "the corrupted range's error fell", UNDECIDED: "the interval includes 0"}[verdict]
+    return Verdict("regression", claim, scope, profile, PROPOSAL,
+                   f"at p = {at_max.p.max():g}: {claims.interval(est, lo, hi, '°')}", verdict, why, test, runs)
+
+
+def _slice_claims(part: pd.DataFrame, profile: str, dataset: str, low: float, high: float,
+                  max_angle: float) -> list[Verdict]:
+    """The claims on one slice of the records (one data set and corrupted range): the premise, the clean range
+    and its neighbours flat in p (at the σ with most p values), the clean range flat in σ (at the p with most σ)."""
+    margin = margin_for(max_angle)
+    scope = claims.scope(dataset, f"corrupted {low:g}° to {high:g}° of ±{max_angle:g}°")
+    sigma = part.groupby("sigma").p.nunique().idxmax()
+    by_p = part[part.sigma == sigma]
+    p_span = "p = 0 → 1" if by_p.p.min() == 0 and by_p.p.max() == 1 else "the range of p"
+    out = [_premise(scope, profile, by_p, sigma)]
+    for metric, what in (("mse_clean", "the clean range's error"),
+                         ("mse_boundary", f"the error of clean angles within {_band(part)}° of the corrupted range")):
+        out.append(_flat_error(f"{what} stays flat as p grows (σ = {sigma:g}°)", scope, profile, PROPOSAL, by_p,
+                               "p", metric, margin, p_span))
+    p_of_sigma = part.groupby("p").sigma.nunique().idxmax()
+    by_sigma = part[part.p == p_of_sigma]
+    if by_sigma.sigma.nunique() > 1:
+        out.append(_flat_error(f"the clean range's error stays flat as σ grows (p = {p_of_sigma:g})", scope, profile,
+                               PROPOSAL, by_sigma, "sigma", "mse_clean", margin,
+                               f"σ = {by_sigma.sigma.min():g} → {by_sigma.sigma.max():g}°"))
+    return out
 
 
 def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     """The study the paper proposes (§6): noise in one range of angles raises its error (the premise), and the
     clean range's error, on the whole and next to the corrupted range, does not rise with p (at the σ with
     most p values) nor with σ (at the p with most σ values). Errors are RMSE in degrees."""
-    out = []
     if frame.empty:
-        return out
-    proposal = "proposed, not run (§6): evaluate each range by MSE"
-    for (profile, dataset, low, high, max_angle), part in frame.groupby(["profile", "dataset", "low", "high",
-                                                                          "max_angle"]):
-        margin = margin_for(max_angle)
-        scope = claims.scope(dataset, f"corrupted {low:g}° to {high:g}° of ±{max_angle:g}°")
-        sigma = part.groupby("sigma").p.nunique().idxmax()
-        by_p = part[part.sigma == sigma]
-        a, b = by_p[by_p.p == by_p.p.max()], by_p[by_p.p == 0]
-        test = "corrupted-range RMSE at the largest p minus at p = 0, 95 % bootstrap CI, above 0"
-        claim = f"the noise raises the corrupted range's error (the premise; σ = {sigma:g}°)"
-        if min(len(a), len(b)) < MIN_RUNS or a.p.max() == 0:
-            out.append(Verdict("regression", claim, scope, profile, proposal, "–", TOO_FEW,
-                               f"needs {MIN_RUNS} runs at p = 0 and at a larger p", test, len(a) + len(b)))
-        else:
-            est, lo, hi = stats.bootstrap_diff(np.sqrt(a.mse_corrupted.to_numpy(float)),
-                                               np.sqrt(b.mse_corrupted.to_numpy(float)))
-            verdict = at_least(lo, hi, 0.0)
-            out.append(Verdict("regression", claim, scope, profile, proposal,
-                               f"at p = {a.p.max():g}: {claims.interval(est, lo, hi, '°')}", verdict,
-                               {HOLDS: "", FAILS: "the corrupted range's error fell", UNDECIDED: "the interval includes 0"}
-                               [verdict], test, len(a) + len(b)))
-        for metric, what in (("mse_clean", "the clean range's error"),
-                             ("mse_boundary", f"the error of clean angles within {_band(part)}° of the corrupted range")):
-            out.append(_flat_error(f"{what} stays flat as p grows (σ = {sigma:g}°)", scope, profile, proposal, by_p,
-                                   "p", metric, margin, "p = 0 → 1" if by_p.p.min() == 0 and by_p.p.max() == 1
-                                   else "the range of p"))
-        q = part.groupby("p").sigma.nunique().idxmax()
-        by_sigma = part[part.p == q]
-        if by_sigma.sigma.nunique() > 1:
-            out.append(_flat_error(f"the clean range's error stays flat as σ grows (p = {q:g})", scope, profile,
-                                   proposal, by_sigma, "sigma", "mse_clean", margin,
-                                   f"σ = {by_sigma.sigma.min():g} → {by_sigma.sigma.max():g}°"))
-    return out
+        return []
+    keys = ["profile", "dataset", "low", "high", "max_angle"]
+    return [verdict for (profile, dataset, low, high, max_angle), part in frame.groupby(keys)
+            for verdict in _slice_claims(part, profile, dataset, low, high, max_angle)]
 
 
 def _band(part: pd.DataFrame) -> str:
@@ -213,16 +321,15 @@ def _band(part: pd.DataFrame) -> str:
     return f"{part['band'].iloc[0]:g}" if "band" in part else "a few"
 
 
-
 def figure(frame: pd.DataFrame, subtitle: str = ""):
     """Test RMSE (°) of the clean range, the corrupted range and the clean angles next to it: left against p
     (at the σ with most p values), right against σ (at the p with most σ values); mean ± 1 std over seeds."""
     frame = frame.assign(**{name: np.sqrt(frame[f"mse_{name}"]) for name in ("clean", "corrupted", "boundary")})
     sigma = frame.groupby("sigma").p.nunique().idxmax()
-    q = frame.groupby("p").sigma.nunique().idxmax()
+    p_of_sigma = frame.groupby("p").sigma.nunique().idxmax()
     fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.3), sharey=True)
     for ax, part, x, label in ((axes[0], frame[frame.sigma == sigma], "p", f"p (σ = {sigma:g}°)"),
-                               (axes[1], frame[frame.p == q], "sigma", f"σ in degrees (p = {q:g})")):
+                               (axes[1], frame[frame.p == p_of_sigma], "sigma", f"σ in degrees (p = {p_of_sigma:g})")):
         s = plots.summarise(part, [x], ["clean", "corrupted", "boundary"]).sort_values(x)
         plots.band(ax, s[x], s.corrupted_mean, s.corrupted_std, plots.CORRUPT, "corrupted range")
         plots.band(ax, s[x], s.clean_mean, s.clean_std, plots.CLEAN, "clean range")
@@ -259,6 +366,94 @@ def error_by_angle_figure(records: list[dict], subtitle: str = ""):
     return fig
 
 
+# ---------------------------------------------------------------------------------------- the book page
+NO_RECORDS = ("No regression records yet. Produce them with `hetnoise sweep regression --profile smoke` "
+              "(minutes on a CPU) or `--profile paper` (MNIST), then rebuild the book with `jupyter-book build book`.")
+TABLE_COLUMNS = ["clean RMSE", "boundary RMSE", "corrupted RMSE", "clean MAE", "corrupted MAE"]
+
+
+def _page_order(group: tuple[str, str]) -> tuple:
+    """Where a (profile, data set) block stands on the page: the paper profile first, the smoke check last."""
+    return {"paper": 0, "smoke": 3}.get(group[0], 2), group
+
+
+def heading(profile: str, dataset: str, source: str) -> str:
+    """The heading of a block; a smoke block says that it checks the code, not the hypothesis."""
+    if profile == "smoke":
+        return (f"### Pipeline check: `smoke` profile, {dataset}\n\nA toy run of the whole pipeline "
+                "(bundled 8×8 digits, a few epochs); it checks the code, not the hypothesis.")
+    return f"### {dataset}, profile `{profile}` ({source} records)"
+
+
+def what_was_run(recs: list[dict], profile: str):
+    """The "What was run" table: our runs beside what the paper proposes (§6), which it did not run."""
+    from hetnoise import report
+
+    table = report.what_was_run("regression", recs, profile, report.grid_size("regression", profile)).data
+    return table.rename(columns={"paper": "paper (§6, proposed)"}).style.hide(axis="index")
+
+
+def cell_table(frame: pd.DataFrame):
+    """Test error (degrees) per cell (σ, p), mean over runs: RMSE of each range and MAE of the clean and
+    corrupted ones, with the number of runs."""
+    shown = frame.assign(**{f"{name} RMSE": frame[f"mse_{name}"] ** 0.5 for name in ("clean", "corrupted", "boundary")},
+                         **{f"{name} MAE": frame[f"mae_{name}"] for name in ("clean", "corrupted")})
+    table = plots.summarise(shown, ["sigma", "p"], TABLE_COLUMNS)
+    table = table[["sigma", "p"] + [f"{column}_mean" for column in TABLE_COLUMNS] + ["n"]]
+    table.columns = ["σ (°)", "p"] + TABLE_COLUMNS + ["runs"]
+    return (table.round(2).style.hide(axis="index").format(precision=2, subset=TABLE_COLUMNS)
+            .format("{:g}", subset=["σ (°)", "p"]))
+
+
+def block(part, profile: str, dataset: str) -> None:
+    """One profile and data set (`part`, a report.Loaded): the errors against p and σ, what was run, the
+    table per cell and, beyond the smoke check, the error per angle."""
+    frame = part.frame
+    source = ", ".join(sorted(frame.source.unique()))
+    display(Markdown(heading(profile, dataset, source)))
+    figure(frame, f"profile '{profile}' · {dataset} · {len(frame)} runs ({source}) · mean ± 1 std over seeds")
+    plt.show()
+    display(Markdown("**What was run**"))
+    display(what_was_run(part.records, profile))
+    display(Markdown("**Test error (degrees) per cell**: mean over runs; *boundary*: the clean angles within "
+                     f"{frame.band.iloc[0]:g}° of the corrupted range."))
+    display(cell_table(frame))
+    if profile == "smoke":
+        return
+    display(Markdown("**Where the error sits.** Test MAE per 5° bin of true angle, mean over seeds."))
+    error_by_angle_figure(part.records, f"{dataset} · mean over seeds per p")
+    plt.show()
+
+
+def results(loaded) -> None:
+    """Every profile and data set of the records, paper first, as one block each; a line on how to make
+    records when there are none."""
+    if loaded.frame.empty:
+        display(Markdown(NO_RECORDS))
+        return
+    for profile, dataset in sorted(loaded.frame.groupby(["profile", "dataset"]).groups, key=_page_order):
+        block(loaded.of(profile=profile, dataset=dataset), profile, dataset)
+
+
+def verdict_numbers(table: pd.DataFrame) -> dict[str, float | int]:
+    """The numbers the verdicts' prose quotes: the accuracy margin, the angle margin at the default ±45°, and
+    how many checks there are and hold."""
+    return {"regression_accuracy_margin": MARGIN, "regression_margin": margin_for(PARAMS["max_angle"].default),
+            "regression_n_checks": len(table),
+            "regression_n_holds": int((table.verdict == HOLDS).sum()) if len(table) else 0}
+
+
+def glue_numbers(loaded) -> None:
+    """Glue the verdicts' numbers (myst_nb) for the page's prose."""
+    from myst_nb import glue
+
+    from hetnoise import report
+
+    for name, value in verdict_numbers(report.evaluate({"regression": loaded.frame})).items():
+        glue(name, value, display=False)
+
+
 STUDY = Study(name="regression", title="Regression", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,
               result_fields=RESULT_FIELDS, paper_setup=PAPER_SETUP, claims=check_claims, complete=complete,
-              key_params=("dataset", "p", "sigma", "seed", "epochs"), published=PUBLISHED)
+              key_params=("dataset", "p", "sigma", "seed", "epochs"), published=PUBLISHED,
+              sections={"results": results, "verdict_numbers": glue_numbers})

@@ -64,17 +64,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import display
 
-from hetnoise import data, models, noise, plots, records, regression, train
+from hetnoise import data, models, plots, records, regression, train
 
 t_start = time.perf_counter()
 plots.style()
 recipe = spec.recipe(run)
-if run["augment"]:
-    raise ValueError("augment=True would flip and shift the rotated digits, and a flip negates the angle; "
-                     "leave augment unset for the regression study")
 ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
 dev = train.pick_device(run["device"])
 print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images from {Path(ds.source).name}")
@@ -87,20 +83,14 @@ print(f"model lenet5 with one output, {recipe}, device {dev}")
 # trained on angle / `max_angle` (so targets lie in [−1, 1]); errors are reported in degrees.
 
 # %%
-rng = np.random.default_rng(run["split_seed"])
-used = np.sort(rng.permutation(len(ds.x_train))[:run["n_train"]])
-train_part, val_part = data.stratified_split(ds.y_train[used].numpy(), 0.1, run["split_seed"])
-train_idx, val_idx = used[train_part], used[val_part]
-angle_train = regression.angles(len(ds.x_train), run["max_angle"], "train")
-angle_test = regression.angles(len(ds.x_test), run["max_angle"], "test")
-x_train = regression.rotate(ds.x_train[train_idx], angle_train[train_idx])
-x_val = regression.rotate(ds.x_train[val_idx], angle_train[val_idx])
-x_test = regression.rotate(ds.x_test, angle_test)
-mean, std = ((x_train.float() / 255).mean().item(),), ((x_train.float() / 255).std().item(),)
+train_idx, val_idx = regression.subset(ds.y_train, run["n_train"], run["split_seed"])
+parts = regression.rotated(ds.x_train, ds.x_test, run["max_angle"], train_idx, val_idx)
+x_train, y_true = parts["train"]
+mean, std = regression.pixel_stats(x_train)
 fig, axes = plt.subplots(1, 8, figsize=(5.8, 1.1))
 for ax, i in zip(axes, range(8)):
     ax.imshow(x_train[i, 0], cmap="gray_r")
-    ax.set_title(f"{angle_train[train_idx[i]]:+.0f}°", fontsize=8)
+    ax.set_title(f"{y_true[i]:+.0f}°", fontsize=8)
     ax.axis("off")
 display(fig, metadata={"image/png": {"alt": "Eight rotated training digits, each titled with its rotation angle "
                                             "in degrees (counter-clockwise positive)."}})
@@ -112,9 +102,7 @@ plt.close(fig)
 # keep their true angles.
 
 # %%
-y_true = angle_train[train_idx]
-y_noisy, report = noise.corrupt_regression(y_true, run["low"], run["high"], run["sigma"], seed=run["seed"], p=run["p"])
-inside = (y_true >= run["low"]) & (y_true <= run["high"])
+y_noisy, report = regression.corrupt(y_true, run)
 pd.DataFrame([{"range": f"[{run['low']:g}°, {run['high']:g}°]", "training angles in range": report.n_in_range,
                "changed": int(report.changed.sum()),
                "realised p": report.changed.sum() / max(report.n_in_range, 1),
@@ -135,18 +123,15 @@ plt.close(fig)
 # ## Training
 
 # %%
-scale = run["max_angle"]
-net = models.build(run["model"], 1, ds.x_train.shape[1], seed=run["seed"])
-history = train.fit(net, x_train, torch.tensor(y_noisy / scale, dtype=torch.float32), x_val,
-                    torch.tensor(angle_train[val_idx] / scale, dtype=torch.float32), recipe, mean=mean, std=std,
-                    device=run["device"], seed=run["seed"], loss="mse", label=f"[{run['run_id']}]")
+net = regression.model(run, ds.x_train.shape[1])
+history = regression.fit(net, parts, y_noisy, recipe, mean, std, run)
 print(f"{models.count_parameters(net):,} parameters; best validation loss at epoch {history.best_epoch}")
 
 # %%
 curves = pd.DataFrame(history.epochs)
 fig, ax = plt.subplots(figsize=(4.2, 2.8))
-ax.plot(curves.epoch, np.sqrt(curves.train_loss) * scale, ls="--", label="training (noisy)")
-ax.plot(curves.epoch, np.sqrt(curves.val_loss) * scale, label="validation (true)")
+ax.plot(curves.epoch, np.sqrt(curves.train_loss) * run["max_angle"], ls="--", label="training (noisy)")
+ax.plot(curves.epoch, np.sqrt(curves.val_loss) * run["max_angle"], label="validation (true)")
 ax.axvline(history.best_epoch, color="grey", ls=":")
 ax.set(xlabel="epoch", ylabel="root mean squared error (°)")
 ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
@@ -159,12 +144,8 @@ plt.close(fig)
 # ## Test error per range of true angles
 
 # %%
-pred = train.predict(net, x_test, mean, std)[:, 0].numpy().astype(float) * scale
-errs = regression.errors(angle_test, pred, run["low"], run["high"])
-by_angle = regression.error_by_angle(angle_test, pred, run["max_angle"])
-display(pd.DataFrame([{"range": r, "test images": errs[f"n_{r}"], "MSE (°²)": errs[f"mse_{r}"],
-                       "RMSE (°)": np.sqrt(errs[f"mse_{r}"]), "MAE (°)": errs[f"mae_{r}"],
-                       "mean signed error (°)": errs[f"bias_{r}"]} for r in regression.RANGES]).round(2))
+errs, by_angle = regression.evaluate(net, parts, mean, std, run)
+display(regression.range_table(errs))
 fig, ax = plt.subplots(figsize=(5.8, 2.8))
 ax.axvspan(run["low"], run["high"], color=plots.CORRUPT, alpha=0.12, label="corrupted range")
 ax.plot(by_angle["centre"], by_angle["mae"], marker="o", color=plots.OVERALL, label="mean absolute error")
@@ -183,12 +164,8 @@ plt.close(fig)
 # ## Record
 
 # %%
-result = dict(**errs, rmse_clean=float(np.sqrt(errs["mse_clean"])), rmse_corrupted=float(np.sqrt(errs["mse_corrupted"])),
-              rmse_boundary=float(np.sqrt(errs["mse_boundary"])), rmse_overall=float(np.sqrt(errs["mse_overall"])),
-              band=regression.BAND, error_by_angle=by_angle, noise=report.to_dict(), history=history.to_dict(),
-              best_epoch=history.best_epoch, n_params=models.count_parameters(net), n_train=len(train_idx),
-              n_val=len(val_idx), n_test=len(x_test), data_source=ds.source, device=str(dev),
-              wall_time_s=time.perf_counter() - t_start)
+result = regression.result(errs, by_angle, report, history, net, parts, ds.source, dev,
+                           wall_time_s=time.perf_counter() - t_start)
 path = records.save_run(run["results_dir"], "regression", run, result)
 print(f"p {run['p']}, sigma {run['sigma']:g}, seed {run['seed']}: clean MAE {errs['mae_clean']:.2f}°, "
       f"corrupted {errs['mae_corrupted']:.2f}°, boundary {errs['mae_boundary']:.2f}° → {path.name}")

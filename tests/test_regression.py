@@ -1,16 +1,20 @@
 """The regression study: the noise with probability p against its definition, the rotated-digit task and its
-error measures, the claims on synthetic records with a known truth, and a toy-size papermill run."""
+error measures, the pipeline the notebook calls, the claims on synthetic records with a known truth, the
+blocks of the book page on small fake records, and a toy-size papermill run."""
 import json
 import math
 
 import numpy as np
 import pandas as pd
+import matplotlib.pyplot as plt
 import pytest
 import torch
+from IPython.display import Markdown
 from scipy import stats
 
 from conftest import papermill
-from hetnoise import claims, noise, regression, settings
+from hetnoise import claims, noise, records, regression, report, settings, train
+from hetnoise.spec import Recipe
 
 
 # ------------------------------------------------------------------------------------------- noise with p
@@ -79,6 +83,111 @@ def test_settings_refuse_an_empty_range():
         settings.resolve("regression", {"low": 10.0, "high": 10.0})
 
 
+def test_settings_refuse_augmentation_and_accept_it_unset():
+    with pytest.raises(ValueError, match="augment=True would flip"):
+        settings.resolve("regression", {"augment": True})
+    assert settings.resolve("regression", {"augment": False})["augment"] is False
+    assert settings.resolve("regression", {"profile": "smoke"})["augment"] is False
+
+
+# ------------------------------------------------------------------------------------------- pipeline
+def test_subset_is_seeded_nested_in_n_train_and_split_nine_to_one():
+    labels = np.repeat(np.arange(10), 100)
+    train_idx, val_idx = regression.subset(labels, 500, split_seed=3)
+    assert len(train_idx) == 450 and len(val_idx) == 50 and not set(train_idx) & set(val_idx)
+    assert (np.diff(train_idx) > 0).all() and (np.diff(val_idx) > 0).all()
+    used = np.bincount(labels[np.concatenate([train_idx, val_idx])], minlength=10)
+    assert np.abs(np.bincount(labels[val_idx], minlength=10) - used / 10).max() <= 1  # stratified
+    again = regression.subset(labels, 500, split_seed=3)
+    np.testing.assert_array_equal(train_idx, again[0])
+    bigger = regression.subset(labels, 800, split_seed=3)
+    assert set(train_idx) | set(val_idx) <= set(bigger[0]) | set(bigger[1])  # a smaller run uses a subset
+    everything = regression.subset(torch.as_tensor(labels), 10_000, split_seed=0)
+    assert len(everything[0]) + len(everything[1]) == 1000
+
+
+def test_rotated_parts_keep_each_image_its_angle_whatever_the_subset():
+    x_train = torch.randint(0, 256, (40, 1, 9, 9), dtype=torch.uint8)
+    x_test = torch.randint(0, 256, (10, 1, 9, 9), dtype=torch.uint8)
+    train_idx, val_idx = np.array([1, 5, 7]), np.array([2, 30])
+    parts = regression.rotated(x_train, x_test, 30.0, train_idx, val_idx)
+    all_train, all_test = regression.angles(40, 30.0, "train"), regression.angles(10, 30.0, "test")
+    np.testing.assert_array_equal(parts["train"][1], all_train[train_idx])
+    np.testing.assert_array_equal(parts["val"][1], all_train[val_idx])
+    np.testing.assert_array_equal(parts["test"][1], all_test)
+    assert torch.equal(parts["val"][0], regression.rotate(x_train[val_idx], all_train[val_idx]))
+    assert torch.equal(parts["test"][0], regression.rotate(x_test, all_test))
+    assert parts["train"][0].dtype == torch.uint8 and parts["train"][0].shape == (3, 1, 9, 9)
+
+
+def test_pixel_stats_and_targets():
+    images = torch.tensor([[[[0, 255]]], [[[255, 255]]]], dtype=torch.uint8)
+    mean, std = regression.pixel_stats(images)
+    assert mean == pytest.approx((0.75,)) and std == pytest.approx((0.5,))
+    scaled = regression.targets(np.array([-45.0, 0.0, 22.5]), 45.0)
+    assert scaled.dtype == torch.float32 and scaled.tolist() == [-1.0, 0.0, 0.5]
+
+
+def test_corrupt_follows_the_run_parameters():
+    true = np.random.default_rng(0).uniform(-45, 45, 2_000)
+    run = {"low": 0.0, "high": 45.0, "sigma": 10.0, "seed": 4, "p": 0.5}
+    noisy, rep = regression.corrupt(true, run)
+    expected, _ = noise.corrupt_regression(true, 0.0, 45.0, 10.0, seed=4, p=0.5)
+    np.testing.assert_array_equal(noisy, expected)
+    assert rep.to_dict()["p"] == 0.5 and not rep.changed[true < 0].any()
+
+
+class Constant(torch.nn.Module):
+    """A network whose one output is a fixed value, whatever the image."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = torch.nn.Parameter(torch.tensor([value]))
+
+    def forward(self, x):
+        return self.value.expand(len(x), 1)
+
+
+def toy_parts(n: int = 60, max_angle: float = 45.0) -> dict:
+    """Rotated random 28×28 images split as a run splits them."""
+    x = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    train_idx, val_idx = regression.subset(np.arange(n) % 2, n, 0)
+    return regression.rotated(x, x[:20], max_angle, train_idx, val_idx)
+
+
+def test_evaluate_measures_predictions_in_degrees_per_range():
+    parts = toy_parts()
+    run = {"low": 0.0, "high": 45.0, "max_angle": 45.0}
+    errs, by_angle = regression.evaluate(Constant(0.5), parts, (0.5,), (0.25,), run)
+    true = parts["test"][1]
+    assert errs == pytest.approx(regression.errors(true, np.full(len(true), 22.5), 0.0, 45.0), nan_ok=True)
+    expected = regression.error_by_angle(true, np.full(len(true), 22.5), 45.0)
+    assert by_angle["mae"] == pytest.approx(expected["mae"], nan_ok=True) and by_angle["n"] == expected["n"]
+    table = regression.range_table(errs)
+    assert table.range.tolist() == list(regression.RANGES) and table["test images"].iloc[-1] == 20
+
+
+def test_fit_trains_on_scaled_noisy_angles_and_result_holds_the_record_fields():
+    parts = toy_parts()
+    run = {"model": "lenet5", "seed": 0, "device": "cpu", "run_id": "toy", "low": 0.0, "high": 45.0, "sigma": 10.0,
+           "p": 1.0, "max_angle": 45.0}
+    net = regression.model(run, 1)
+    noisy, noise_report = regression.corrupt(parts["train"][1], run)
+    mean, std = regression.pixel_stats(parts["train"][0])
+    history = regression.fit(net, parts, noisy, Recipe(epochs=1, batch_size=16), mean, std, run)
+    assert len(history.epochs) == 1 and history.best_epoch == 1
+    errs, by_angle = regression.evaluate(net, parts, mean, std, run)
+    result = regression.result(errs, by_angle, noise_report, history, net, parts, "toy.npz", torch.device("cpu"),
+                               wall_time_s=1.5)
+    assert set(regression.RESULT_FIELDS) <= set(result)
+    assert set(result) == set(errs) | {"rmse_clean", "rmse_corrupted", "rmse_boundary", "rmse_overall", "band",
+                                       "error_by_angle", "noise", "history", "best_epoch", "n_params", "n_train",
+                                       "n_val", "n_test", "data_source", "device", "wall_time_s"}
+    assert result["rmse_boundary"] == pytest.approx(math.sqrt(errs["mse_boundary"]))
+    assert (result["n_train"], result["n_val"], result["n_test"]) == (54, 6, 20)
+    assert result["device"] == "cpu" and result["band"] == regression.BAND and result["noise"]["n_changed"] > 0
+
+
 # ---------------------------------------------------------------------------------------------- claims
 def regression_frame(clean_rise=0.0, corrupted_rise=8.0, runs=3, noise_sd=0.2, seed=0):
     """Synthetic records: RMSE (°) of each range grows in proportion to p × σ, by the given amount at p = 1 and
@@ -89,7 +198,10 @@ def regression_frame(clean_rise=0.0, corrupted_rise=8.0, runs=3, noise_sd=0.2, s
     for p, sigma in cells:
         for seed_ in range(runs):
             strength = p * sigma / 40
-            rmse = lambda base, rise: (base + rise * strength + rng.normal(0, noise_sd)) ** 2
+
+            def rmse(base, rise):
+                return (base + rise * strength + rng.normal(0, noise_sd)) ** 2
+
             rows.append({"profile": "paper", "dataset": "mnist", "low": 0.0, "high": 45.0, "max_angle": 45.0,
                          "band": 10.0, "p": p, "sigma": sigma, "seed": seed_, "mse_clean": rmse(6, clean_rise),
                          "mse_boundary": rmse(7, clean_rise), "mse_corrupted": rmse(6, corrupted_rise)})
@@ -97,12 +209,12 @@ def regression_frame(clean_rise=0.0, corrupted_rise=8.0, runs=3, noise_sd=0.2, s
 
 
 def verdicts(frame):
-    table = claims.evaluate({"regression": frame})
+    table = report.evaluate({"regression": frame})
     return {row.claim.split(" (")[0] + (" σ" if "σ grows" in row.claim else ""): row for row in table.itertuples()}
 
 
 def test_the_margin_is_marginss_share_of_the_angle_span():
-    assert claims.regression_margin(45) == pytest.approx(round(claims.MARGIN / 100 * 90, 2))
+    assert regression.margin_for(45) == pytest.approx(round(claims.MARGIN / 100 * 90, 2))
 
 
 def test_a_flat_clean_range_holds_and_a_rising_one_does_not():
@@ -127,6 +239,95 @@ def test_too_few_runs_and_an_absent_premise():
     assert {v.verdict for v in few.values()} == {claims.TOO_FEW}
     no_harm = verdicts(regression_frame(corrupted_rise=-3.0, noise_sd=0.05))
     assert no_harm["the noise raises the corrupted range's error"].verdict == claims.FAILS
+
+
+# ------------------------------------------------------------------------------------------- book page
+def fake_record(profile="paper", dataset="mnist", p=0.0, sigma=20.0, seed=0, rmse=10.0):
+    """A record with the fields the page reads: parameters, errors per range, the error curve, provenance."""
+    params = {"dataset": dataset, "model": "lenet5", "p": p, "sigma": sigma, "low": 0.0, "high": 45.0,
+              "max_angle": 45.0, "seed": seed, "split_seed": 0, "epochs": 2, "batch_size": 64, "optimizer": "adam",
+              "lr": 0.002, "weight_decay": 0.0, "schedule": "constant"}
+    result = {f"{kind}_{name}": (rmse + p) ** (2 if kind == "mse" else 1) for kind in ("mse", "mae")
+              for name in regression.RANGES}
+    result.update(band=10.0, n_train=90, n_val=10, n_test=50, n_params=61, wall_time_s=2.0,
+                  error_by_angle={"centre": [-22.5, 22.5], "mae": [rmse, rmse + p], "bias": [0.0, p], "n": [25, 25]})
+    return {"study": "regression", "run_id": f"{profile}-{p}-{sigma}-{seed}", "profile": profile, "params": params,
+            "result": result, "provenance": {"device_name": "cpu", "git_revision": "abc"}, "_source": "local"}
+
+
+def fake_loaded(profiles=("paper", "smoke")) -> report.Loaded:
+    """Three seeds at three p (σ = 20°) and two more σ at p = 1, for each profile."""
+    cells = [(0.0, 20.0), (0.5, 20.0), (1.0, 20.0), (1.0, 5.0), (1.0, 40.0)]
+    recs = [fake_record(profile, "digits" if profile == "smoke" else "mnist", p, sigma, seed)
+            for profile in profiles for p, sigma in cells for seed in range(3)]
+    return report.Loaded(recs, records.records_frame(recs), [])
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the page's blocks display: Markdown texts, tables and the number of figures shown."""
+    out = {"markdown": [], "tables": [], "figures": 0}
+
+    def display(obj):
+        out["markdown" if isinstance(obj, Markdown) else "tables"].append(obj.data if isinstance(obj, Markdown) else obj)
+
+    def show():
+        out["figures"] += 1
+        plt.close("all")
+
+    monkeypatch.setattr(regression, "display", display)
+    monkeypatch.setattr(plt, "show", show)
+    return out
+
+
+def test_results_shows_paper_first_and_the_smoke_check_last_without_its_angle_curve(shown):
+    regression.results(fake_loaded(("smoke", "paper")))
+    headings = [text for text in shown["markdown"] if text.startswith("###")]
+    assert headings[0] == "### mnist, profile `paper` (local records)"
+    assert headings[1].startswith("### Pipeline check: `smoke` profile, digits")
+    assert shown["figures"] == 3  # paper: errors and error per angle; smoke: errors only
+    assert sum(text.startswith("**Where the error sits.**") for text in shown["markdown"]) == 1
+    assert "within 10° of the corrupted range" in shown["markdown"][2]
+
+
+def test_results_without_records_says_how_to_make_them(shown):
+    regression.results(report.Loaded([], records.records_frame([]), []))
+    assert shown["markdown"] == [regression.NO_RECORDS] and shown["figures"] == 0
+
+
+def test_cell_table_gives_the_mean_error_per_cell_in_degrees():
+    table = regression.cell_table(fake_loaded(("paper",)).frame).data
+    assert list(table.columns) == ["σ (°)", "p", *regression.TABLE_COLUMNS, "runs"]
+    assert table[["σ (°)", "p"]].values.tolist() == [[5, 1], [20, 0], [20, 0.5], [20, 1], [40, 1]]
+    assert table["clean RMSE"].tolist() == pytest.approx([11, 10, 10.5, 11, 11]) and set(table.runs) == {3}
+
+
+def test_what_was_run_sets_the_papers_proposal_beside_a_paper_profile_only():
+    loaded = fake_loaded(("paper", "smoke"))
+    paper = regression.what_was_run(loaded.of(profile="paper").records, "paper").data
+    assert list(paper.columns) == ["", "these runs", "paper (§6, proposed)"]
+    assert "of the grid's 21" in paper.set_index("").loc["runs", "these runs"]
+    smoke = regression.what_was_run(loaded.of(profile="smoke").records, "smoke").data
+    assert list(smoke.columns) == ["", "these runs"]
+
+
+def test_verdict_numbers_and_their_glue(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    regression.glue_numbers(fake_loaded(("paper",)))
+    assert glued["regression_accuracy_margin"] == claims.MARGIN
+    assert glued["regression_margin"] == regression.margin_for(45)
+    assert glued["regression_n_checks"] == 4 and 0 <= glued["regression_n_holds"] <= 4
+    empty = regression.verdict_numbers(report.evaluate({}))
+    assert (empty["regression_n_checks"], empty["regression_n_holds"]) == (0, 0)
+
+
+def test_the_page_sections_are_registered_and_render_the_published_records(shown, tmp_path):
+    assert set(regression.STUDY.sections) == {"results", "verdict_numbers"}
+    report.section("regression", "results", results=tmp_path)
+    assert any(text.startswith("### mnist, profile `paper` (published records)") for text in shown["markdown"])
 
 
 # ---------------------------------------------------------------------------------------------- notebook
