@@ -2,15 +2,20 @@
 labels corrupted with probability p (moved to another label of the group: `swap`, or every label of the
 group inverted: `flip`), mAP per group. This module holds what is the study's own: the label groups,
 parameters, profiles and grids, what the paper reports, the claims checked on the records and the figure
-of its page."""
+of its page, and the steps of a run that its notebook calls (label groups, noise, model, evaluation,
+result) with the blocks of its book page (`sections`)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import torch
+from IPython.display import Markdown, display
 
-from hetnoise import claims, data, plots
+from hetnoise import claims, data, metrics, models, noise, plots, train
 from hetnoise.claims import Verdict
 from hetnoise.spec import DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile, Recipe, Study
 
@@ -60,7 +65,7 @@ PROFILES = {
 
 PARAMS = {
     "profile": Param(str, "paper", choices=tuple(PROFILES)),
-    "dataset": Param(str, None, choices=data.names("multilabel")),
+    "dataset": Param(str, None, choices=data.names("multi-label")),
     "case": Param(int, 1, choices=CASES),
     "mode": Param(str, "swap", choices=("swap", "flip")),
     "p": P,
@@ -96,20 +101,20 @@ RESULT_FIELDS = {"map_clean": (float, 0, 1), "map_corrupted": (float, 0, 1), "ma
 def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     """The clean label group's mAP is unaffected by noise in the other group, per case, corruption mode and
     (where a profile trains for more than one length) number of epochs."""
-    out = []
+    verdicts = []
     if frame.empty:
-        return out
+        return verdicts
     frame = frame.assign(mode=frame["mode"] if "mode" in frame else "swap",
                          epochs=frame["epochs"] if "epochs" in frame else 0)
     lengths = frame.groupby(["profile", "dataset"]).epochs.nunique()
     for (profile, dataset, mode, case, epochs), part in frame.groupby(["profile", "dataset", "mode", "case", "epochs"]):
-        ref = PAPER[f"case{int(case)}"]
-        extra = [f"{epochs} epochs"] if lengths[(profile, dataset)] > 1 else []
-        out.append(claims.flat("multi-label", "the clean label group's mAP stays flat",
-                         claims.scope(dataset, f"case {case}", mode, *extra), profile,
-                         f"flat; corrupted group {ref['map_p0']} → {ref['map_p1']} % (Fig. 6)", part, "map_clean"))
-    return out
-
+        paper = PAPER[f"case{int(case)}"]
+        length = [f"{epochs} epochs"] if lengths[(profile, dataset)] > 1 else []
+        verdicts.append(claims.flat("multi-label", "the clean label group's mAP stays flat",
+                                    claims.scope(dataset, f"case {case}", mode, *length), profile,
+                                    f"flat; corrupted group {paper['map_p0']} → {paper['map_p1']} % (Fig. 6)", part,
+                                    "map_clean"))
+    return verdicts
 
 
 def corrupted_span(record: dict) -> str:
@@ -152,6 +157,255 @@ def figure(part: pd.DataFrame, subtitle: str, paper_values: dict):
     return fig
 
 
+# The steps of one run, in the order the notebook calls them.
+
+def label_group_names(num_labels: int, corrupted: list[int]) -> np.ndarray:
+    """"corrupted" or "clean" for each label: the group a label's bars and rows are marked with."""
+    return np.array(["corrupted" if j in corrupted else "clean" for j in range(num_labels)])
+
+
+def corrupt_training(y_true: np.ndarray, p: float, corrupted: list[int], clean: list[int], mode: str, seed: int):
+    """The training labels with the corrupted group's noise and its report; the report keeps its findings in
+    `report.warnings` (shown by `noise_summary`), so they are not also raised. Fails if the clean group changed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        y_noisy, report = noise.corrupt_multilabel(y_true, p, corrupted, mode=mode, seed=seed)
+    if not (y_noisy[:, clean] == y_true[:, clean]).all():
+        raise AssertionError("the clean group was changed")
+    return y_noisy, report
+
+
+def realised_rate(report, mode: str):
+    """The realised noise per label, comparable to p: under swap the share of a label's positives moved out
+    (swap also turns free labels on), under flip the share of its bits flipped."""
+    return report.moved_out_rate if mode == "swap" else report.realised_rate
+
+
+def noise_table(y_true: np.ndarray, report, label_names, p: float, corrupted: list[int], mode: str) -> pd.DataFrame:
+    """Intended against realised noise per label, and the share of rows whose bit changed beside its exact
+    expectation (`noise.expected_change_rate`)."""
+    return pd.DataFrame({"label": label_names, "group": label_group_names(len(label_names), corrupted),
+                         "intended": report.intended_rate, "realised": realised_rate(report, mode),
+                         "bits changed: expected": noise.expected_change_rate(y_true, p, corrupted, mode=mode),
+                         "bits changed: realised": report.realised_rate,
+                         "positives before": report.positives_before, "positives after": report.positives_after})
+
+
+def noise_summary(report, mode: str, n_train: int) -> str:
+    """What the corruption did, in words: rows changed, chosen positives (or bits) that stayed, and why the
+    report's departures from p are expected under swap."""
+    lines = [f"{n_train} training rows, {report.rows_affected} with a changed label; "
+             f"{report.n_no_free_label} of {report.n_selected} chosen {'positives' if mode == 'swap' else 'bits'} "
+             "found no free label of the group and stayed"]
+    if report.warnings and mode == "swap":
+        lines.append(f"The noise report notes {len(report.warnings)} departure(s) from p: expected with swap, where a "
+                     "chosen positive with no free label in its row stays, so fewer than p of a label's positives "
+                     "move out; 'bits changed: expected' is the exact rate that allows for it.")
+    elif report.warnings:
+        lines.append("The noise report notes departures from p:\n" + "\n".join(report.warnings))
+    return "\n".join(lines)
+
+
+def group_colours(groups) -> list[str]:
+    """The colour of each label's bar: its group's."""
+    return [plots.CLEAN if g == "clean" else plots.CORRUPT for g in groups]
+
+
+def noise_figure(table: pd.DataFrame, mode: str, p: float, corrupted: list[int]):
+    """Realised noise per label against the intended p, and rows whose bit changed against the exact
+    expectation, coloured by group; with its alt text."""
+    xs, colours, num_labels = np.arange(len(table)), group_colours(table.group), len(table)
+    groups = [plt.Rectangle((0, 0), 1, 1, color=plots.CLEAN, label="clean group, realised"),
+              plt.Rectangle((0, 0), 1, 1, color=plots.CORRUPT, label="corrupted group, realised")]
+    fig, axes = plt.subplots(2, 1, figsize=(5.8, 4.6), sharex=True)
+    for ax, bars, line, ylabel, target in (
+            (axes[0], table.realised, table.intended, "positives moved out" if mode == "swap" else "bits flipped",
+             "intended"),
+            (axes[1], table["bits changed: realised"], table["bits changed: expected"], "rows whose bit changed",
+             "expected")):
+        ax.bar(xs, np.nan_to_num(np.asarray(bars, dtype=float)), color=colours, width=0.8)
+        mark, = ax.plot(xs, line, ls="none", marker="_", ms=9, mew=2, color=plots.PAPER, label=target)
+        ax.set(ylabel=ylabel, ylim=(0, 1.05), xlim=(-0.8, num_labels - 0.2))
+        ax.legend(handles=[mark], loc="upper right")
+    axes[0].set_title(f"Realised noise per label, {mode}, p = {p}")
+    axes[1].set_xlabel("label")
+    axes[1].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    fig.legend(handles=groups, loc="outside lower center", ncol=2, frameon=False)
+    alt = (f"Bar charts per label, {mode} at p = {p}: share of positives moved out against the intended p, and "
+           f"share of rows whose bit changed against its exact expectation; labels {min(corrupted)}–{max(corrupted)} "
+           "are the corrupted group.")
+    return fig, alt
+
+
+def build_model(run: dict, num_labels: int, in_channels: int) -> torch.nn.Module:
+    """The run's ResNet18 with one output per label, its initial weights drawn from the run's seed."""
+    with models.seeded(run["seed"]):
+        return models.resnet18(num_labels, width=run["width"], in_channels=in_channels, stem=run["stem"])
+
+
+def loss_figure(history):
+    """Training (noisy labels) and validation (true labels) loss per epoch, the kept epoch marked; with its
+    alt text."""
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    pd.DataFrame(history.epochs).plot(x="epoch", y=["train_loss", "val_loss"], ax=ax, ylabel="binary cross-entropy",
+                                      marker="o", ms=3)
+    ax.axvline(history.best_epoch, color="grey", ls=":")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_title("train: noisy labels; validation: true labels")
+    return fig, f"Training and validation loss per epoch; lowest validation loss at epoch {history.best_epoch}."
+
+
+def predict_scores(net: torch.nn.Module, ds) -> np.ndarray:
+    """Sigmoid scores of the test images, one column per label."""
+    return torch.sigmoid(train.predict(net, ds.x_test, ds.mean, ds.std)).numpy()
+
+
+def evaluate(y_test: np.ndarray, scores: np.ndarray, clean: list[int], corrupted: list[int]) -> dict:
+    """Test AP per label and mAP of each group and overall (over labels with test positives), with the
+    per-label F1 and the exact-match ratio of the predictions thresholded at 0.5."""
+    ap = metrics.average_precision(y_test, scores)
+    return {"ap": ap, "map_clean": metrics.mean_ap(ap, clean), "map_corrupted": metrics.mean_ap(ap, corrupted),
+            "map_overall": metrics.mean_ap(ap), "f1": metrics.f1_at(y_test, scores),
+            "exact_match": metrics.exact_match(y_test, scores)}
+
+
+def group_table(scores: dict, clean: list[int], corrupted: list[int]) -> pd.DataFrame:
+    """mAP (%) and mean F1 at 0.5 of the clean group, the corrupted group and all labels."""
+    f1 = scores["f1"]
+    return pd.DataFrame({"group": ["clean", "corrupted", "overall"],
+                         "mAP %": [100 * scores["map_clean"], 100 * scores["map_corrupted"],
+                                   100 * scores["map_overall"]],
+                         "mean F1 @0.5": [np.nanmean(f1[clean]), np.nanmean(f1[corrupted]), np.nanmean(f1)]}).round(2)
+
+
+def ap_figure(scores: dict, groups, case: int, p: float):
+    """Test AP per label coloured by group, with each group's mAP and the overall mAP as lines; with its alt text."""
+    num_labels = len(groups)
+    fig, ax = plt.subplots(figsize=(5.8, 3.4))
+    ax.bar(np.arange(num_labels), np.nan_to_num(scores["ap"]), color=group_colours(groups), width=0.8)
+    for key, colour, name in (("map_clean", plots.CLEAN, "clean"), ("map_corrupted", plots.CORRUPT, "corrupted"),
+                              ("map_overall", plots.OVERALL, "overall")):
+        ax.axhline(scores[key], color=colour, ls="--", lw=1, label=f"{name} mAP {100 * scores[key]:.1f} %")
+    ax.set(xlabel="label", ylabel="test AP", ylim=(0, 1.02), xlim=(-0.8, num_labels - 0.2),
+           title=f"case {case}, p = {p}: test AP per label")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(loc="upper right")
+    fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colour, label=f"{group} group AP") for colour, group in
+                        ((plots.CLEAN, "clean"), (plots.CORRUPT, "corrupted"))],
+               loc="outside lower center", ncol=2, frameon=False)
+    alt = (f"Bar chart of test average precision per label, case {case} at p = {p}: mAP "
+           f"{100 * scores['map_clean']:.1f} % for the clean group, {100 * scores['map_corrupted']:.1f} % for the "
+           f"corrupted group, {100 * scores['map_overall']:.1f} % overall.")
+    return fig, alt
+
+
+def floats_or_none(values) -> list:
+    """Floats for JSON, None where NaN (a label without test positives, or never chosen)."""
+    return [None if np.isnan(value) else float(value) for value in np.asarray(values, dtype=float)]
+
+
+def result(scores: dict, clean: list[int], corrupted: list[int], ds, report, realised, history, *, n_params: int,
+           n_train: int, n_val: int, device: str, arrays_saved: bool, wall_time_s: float) -> dict:
+    """The result written to the run's record: mAP per group and per label, F1, the label groups, the noise
+    as intended and realised, the training history and the run's sizes."""
+    y_test = np.asarray(ds.y_test, dtype=np.uint8)
+    return dict(map_clean=scores["map_clean"], map_corrupted=scores["map_corrupted"],
+                map_overall=scores["map_overall"], per_label_ap=floats_or_none(scores["ap"]),
+                per_label_f1=floats_or_none(scores["f1"]), exact_match=scores["exact_match"],
+                clean_labels=clean, corrupted_labels=corrupted, label_names=list(ds.label_names),
+                test_positives=y_test.sum(0).astype(int).tolist(), noise=report.to_dict(),
+                realised_noise=floats_or_none(realised), history=history.to_dict(), best_epoch=history.best_epoch,
+                image_size=int(ds.x_train.shape[-1]), n_params=n_params, n_train=n_train, n_val=n_val,
+                n_test=len(y_test), data_source=ds.source, device=device, arrays_saved=arrays_saved,
+                wall_time_s=wall_time_s)
+
+
+# The blocks of the book page (`sections`), each drawn from a `report.Loaded` of the study's records.
+
+NO_RECORDS = ("No multi-label records yet. Produce them with `hetnoise sweep multilabel --profile smoke` "
+              "(offline digit mosaics, minutes on a CPU), `--profile real` (MNIST + Fashion-MNIST mosaics from "
+              "`$HETNOISE_DATA`, under an hour on two cores) or `--profile paper` (mini-COCO, GPU; build the cache "
+              "from an MS-COCO root given by `$HETNOISE_COCO`), then rebuild the book with `jupyter-book build book`.")
+
+
+def page_frame(recs: list[dict]) -> pd.DataFrame:
+    """One row per run: its parameters, mAP in percent (as the paper's), the corrupted labels in words and
+    the device, which the page's figures and tables read."""
+    return pd.DataFrame([{**r["params"], "profile": r["profile"],
+                          "map_clean": 100 * r["result"]["map_clean"],
+                          "map_corrupted": 100 * r["result"]["map_corrupted"],
+                          "map_overall": 100 * r["result"]["map_overall"],
+                          "corrupted": corrupted_span(r), "device": r["result"].get("device", ""),
+                          "wall_time_s": r["result"].get("wall_time_s", np.nan)} for r in recs])
+
+
+def swap_first(combo: tuple) -> tuple:
+    """Sort key of a (mode, epochs) pair: the paper's swap first, then shorter training first."""
+    mode, epochs = combo
+    return mode != "swap", epochs
+
+
+def map_table(part: pd.DataFrame):
+    """Test mAP (%) per case and p of each group and overall: mean and 95 % bootstrap interval over runs."""
+    from hetnoise import report
+
+    rows = [{"case": case, "p": p, "clean group": report.mean_interval(cell.map_clean, scale=1),
+             "corrupted group": report.mean_interval(cell.map_corrupted, scale=1),
+             "overall": report.mean_interval(cell.map_overall, scale=1), "runs": len(cell)}
+            for (case, p), cell in part.groupby(["case", "p"])]
+    return pd.DataFrame(rows).style.hide(axis="index").format({"p": "{:g}"})
+
+
+def network(recs: list[dict]) -> str:
+    """The network of these runs in words: width, stem, image size, outputs and parameters."""
+    res, params = recs[0]["result"], recs[0]["params"]
+    return (f"ResNet18 × {params['width']:g} width ({params['stem']} stem) at {params['image_size']} pixels, "
+            f"{len(res.get('label_names', []))} sigmoid outputs; {res.get('n_params', 0):,} parameters")
+
+
+def show_profile(loaded, profile: str) -> None:
+    """Fig. 6 redrawn for one profile (one figure per corruption mode and training length), its mAP table,
+    and the "What was run" box; a line saying so when the profile has no records."""
+    from hetnoise import report
+
+    recs = loaded.of(profile=profile).records
+    frame = page_frame(recs)
+    if frame.empty:
+        display(Markdown(f"No records of profile `{profile}` here yet."))
+        return
+    for mode, epochs in sorted(frame.groupby(["mode", "epochs"]).size().index, key=swap_first):
+        part = frame[(frame["mode"] == mode) & (frame.epochs == epochs)]
+        subtitle = (f"profile '{profile}' · {', '.join(sorted(part.dataset.unique()))} · mode {mode} · {epochs} "
+                    f"epochs · {len(part)} runs on {', '.join(sorted(part.device.unique()))}\n"
+                    "mean ± 1 std over seeds · ✕ = paper (mini-COCO)")
+        figure(part, subtitle, PAPER)
+        plt.show()
+        display(Markdown(f"**Test mAP (%) per case and p, mode `{mode}`, {epochs} epochs**: mean and 95 % "
+                         "bootstrap interval over runs."))
+        display(map_table(part))
+    display(Markdown("**What was run**"))
+    display(report.what_was_run("multilabel", recs, profile, report.grid_size("multilabel", profile),
+                                network=network(recs)))
+
+
+def real_section(loaded) -> None:
+    """The `real` profile: MNIST + Fashion-MNIST mosaics on a CPU."""
+    show_profile(loaded, "real")
+
+
+def paper_section(loaded) -> None:
+    """The `paper` profile: mini-COCO on a GPU, when its records are present."""
+    show_profile(loaded, "paper")
+
+
+def smoke_section(loaded) -> None:
+    """The `smoke` profile (pipeline check), and how to make records when the study has none."""
+    show_profile(loaded, "smoke")
+    if not loaded.records:
+        display(Markdown(NO_RECORDS))
+
+
 STUDY = Study(name="multilabel", title="Multi-label", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,
               result_fields=RESULT_FIELDS, paper_setup=PAPER_SETUP, claims=check_claims,
-              key_params=("dataset", "p", "mode", "case", "seed", "epochs"), published=PUBLISHED)
+              key_params=("dataset", "p", "mode", "case", "seed", "epochs"), published=PUBLISHED,
+              sections={"real": real_section, "paper": paper_section, "smoke": smoke_section})

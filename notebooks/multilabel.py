@@ -91,16 +91,14 @@ run = settings.from_namespace("multilabel", globals())
 
 # %%
 import time
-import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import torch
 from IPython.display import display
 
-from hetnoise import coco, metrics, models, multilabel, noise, plots, records, train
+from hetnoise import coco, models, multilabel, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
@@ -122,60 +120,20 @@ print(f"ResNet18 ({run['stem']} stem, width {run['width']}), {recipe}, device {d
 
 # %%
 corrupted, clean = multilabel.label_groups(num_labels, run["case"])  # COCO: 1-50 / 51-80; mosaics: 0-11 / 12-19
-group_of = np.array(["corrupted" if j in corrupted else "clean" for j in range(num_labels)])
+groups = multilabel.label_group_names(num_labels, corrupted)
 
 y_all = np.asarray(ds.y_train, dtype=np.uint8)
 train_idx, val_idx = coco.split_train_val(len(y_all), 0.1, run["split_seed"])
 y_true = y_all[train_idx]
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", UserWarning)  # the report keeps these findings in report.warnings, shown below
-    y_noisy, report = noise.corrupt_multilabel(y_true, run["p"], corrupted, mode=run["mode"], seed=run["seed"])
-assert (y_noisy[:, clean] == y_true[:, clean]).all(), "the clean group was changed"
-noise_rep = report.to_dict()
-# swap: each positive of the group is chosen with probability p and moved to a free label of the group,
-# so "intended" vs "realised" is the share of a label's positives moved out; flip: the share of its
-# bits flipped. Swap also turns free labels on, so the share of rows whose bit changed is shown too,
-# beside its exact expectation (`noise.expected_change_rate`).
-realised = report.moved_out_rate if run["mode"] == "swap" else report.realised_rate
-noise_table = pd.DataFrame({"label": ds.label_names, "group": group_of, "intended": report.intended_rate,
-                            "realised": realised, "bits changed: expected":
-                            noise.expected_change_rate(y_true, run["p"], corrupted, mode=run["mode"]),
-                            "bits changed: realised": report.realised_rate,
-                            "positives before": report.positives_before,
-                            "positives after": report.positives_after})
-print(f"{len(train_idx)} training rows, {report.rows_affected} with a changed label; "
-      f"{report.n_no_free_label} of {report.n_selected} chosen {'positives' if run['mode'] == 'swap' else 'bits'} "
-      "found no free label of the group and stayed")
-if report.warnings and run["mode"] == "swap":
-    print(f"The noise report notes {len(report.warnings)} departure(s) from p: expected with swap, where a chosen "
-          "positive with no free label in its row stays, so fewer than p of a label's positives move out; "
-          "'bits changed: expected' is the exact rate that allows for it.")
-elif report.warnings:
-    print("The noise report notes departures from p:\n" + "\n".join(report.warnings))
+y_noisy, report = multilabel.corrupt_training(y_true, run["p"], corrupted, clean, run["mode"], run["seed"])
+realised = multilabel.realised_rate(report, run["mode"])
+noise_table = multilabel.noise_table(y_true, report, ds.label_names, run["p"], corrupted, run["mode"])
+print(multilabel.noise_summary(report, run["mode"], len(train_idx)))
 noise_table.round(3)
 
 # %%
-xs = np.arange(num_labels)
-colours = [plots.CLEAN if g == "clean" else plots.CORRUPT for g in group_of]
-groups = [plt.Rectangle((0, 0), 1, 1, color=plots.CLEAN, label="clean group, realised"),
-          plt.Rectangle((0, 0), 1, 1, color=plots.CORRUPT, label="corrupted group, realised")]
-fig, axes = plt.subplots(2, 1, figsize=(5.8, 4.6), sharex=True)
-for ax, bars, line, ylabel, target in (
-        (axes[0], realised, noise_table.intended, "positives moved out" if run["mode"] == "swap" else "bits flipped",
-         "intended"),
-        (axes[1], report.realised_rate, noise_table["bits changed: expected"], "rows whose bit changed", "expected")):
-    ax.bar(xs, np.nan_to_num(np.asarray(bars, dtype=float)), color=colours, width=0.8)
-    mark, = ax.plot(xs, line, ls="none", marker="_", ms=9, mew=2, color=plots.PAPER, label=target)
-    ax.set(ylabel=ylabel, ylim=(0, 1.05), xlim=(-0.8, num_labels - 0.2))
-    ax.legend(handles=[mark], loc="upper right")
-axes[0].set_title(f"Realised noise per label, {run['mode']}, p = {run['p']}")
-axes[1].set_xlabel("label")
-axes[1].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-fig.legend(handles=groups, loc="outside lower center", ncol=2, frameon=False)
-display(fig, metadata={"image/png": {"alt": f"Bar charts per label, {run['mode']} at p = {run['p']}: share of "
-                                            f"positives moved out against the intended p, and share of rows whose "
-                                            f"bit changed against its exact expectation; labels "
-                                            f"{min(corrupted)}–{max(corrupted)} are the corrupted group."}})
+fig, alt = multilabel.noise_figure(noise_table, run["mode"], run["p"], corrupted)
+display(fig, metadata={"image/png": {"alt": alt}})
 plt.close(fig)
 
 # %% [markdown]
@@ -184,22 +142,15 @@ plt.close(fig)
 # validation loss (true labels) is kept.
 
 # %%
-with models.seeded(run["seed"]):
-    net = models.resnet18(num_labels, width=run["width"], in_channels=ds.x_train.shape[1], stem=run["stem"])
+net = multilabel.build_model(run, num_labels, in_channels=ds.x_train.shape[1])
 history = train.fit(net, ds.x_train[train_idx], torch.from_numpy(y_noisy), ds.x_train[val_idx],
                     torch.from_numpy(y_all[val_idx]), recipe, mean=ds.mean, std=ds.std, device=run["device"],
                     seed=run["seed"], loss="bce", label=f"[{run['run_id']}]")
 print(f"{models.count_parameters(net):,} parameters; best validation loss at epoch {history.best_epoch}")
 
 # %%
-curves = pd.DataFrame(history.epochs)
-fig, ax = plt.subplots(figsize=(4.5, 3))
-curves.plot(x="epoch", y=["train_loss", "val_loss"], ax=ax, ylabel="binary cross-entropy", marker="o", ms=3)
-ax.axvline(history.best_epoch, color="grey", ls=":")
-ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-ax.set_title("train: noisy labels; validation: true labels")
-display(fig, metadata={"image/png": {"alt": f"Training and validation loss per epoch; lowest validation loss at "
-                                            f"epoch {history.best_epoch}."}})
+fig, alt = multilabel.loss_figure(history)
+display(fig, metadata={"image/png": {"alt": alt}})
 plt.close(fig)
 
 # %% [markdown]
@@ -210,43 +161,18 @@ plt.close(fig)
 
 # %%
 y_test = np.asarray(ds.y_test, dtype=np.uint8)
-scores = torch.sigmoid(train.predict(net, ds.x_test, ds.mean, ds.std)).numpy()
-ap = metrics.average_precision(y_test, scores)
-map_clean, map_corrupted, map_overall = (metrics.mean_ap(ap, clean), metrics.mean_ap(ap, corrupted),
-                                         metrics.mean_ap(ap))
-f1, exact_match = metrics.f1_at(y_test, scores), metrics.exact_match(y_test, scores)
-fig, ax = plt.subplots(figsize=(5.8, 3.4))
-ax.bar(xs, np.nan_to_num(ap), color=colours, width=0.8)
-for value, colour, name in ((map_clean, plots.CLEAN, "clean"), (map_corrupted, plots.CORRUPT, "corrupted"),
-                            (map_overall, plots.OVERALL, "overall")):
-    ax.axhline(value, color=colour, ls="--", lw=1, label=f"{name} mAP {100 * value:.1f} %")
-ax.set(xlabel="label", ylabel="test AP", ylim=(0, 1.02), xlim=(-0.8, num_labels - 0.2),
-       title=f"case {run['case']}, p = {run['p']}: test AP per label")
-ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-ax.legend(loc="upper right")
-fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c, label=f"{g} group AP") for c, g in
-                    ((plots.CLEAN, "clean"), (plots.CORRUPT, "corrupted"))],
-           loc="outside lower center", ncol=2, frameon=False)
-display(fig, metadata={"image/png": {"alt": f"Bar chart of test average precision per label, case {run['case']} at "
-                                            f"p = {run['p']}: mAP {100 * map_clean:.1f} % for the clean group, "
-                                            f"{100 * map_corrupted:.1f} % for the corrupted group, "
-                                            f"{100 * map_overall:.1f} % overall."}})
+scores = multilabel.predict_scores(net, ds)
+evaluation = multilabel.evaluate(y_test, scores, clean, corrupted)
+fig, alt = multilabel.ap_figure(evaluation, groups, run["case"], run["p"])
+display(fig, metadata={"image/png": {"alt": alt}})
 plt.close(fig)
-pd.DataFrame({"group": ["clean", "corrupted", "overall"],
-              "mAP %": [100 * map_clean, 100 * map_corrupted, 100 * map_overall],
-              "mean F1 @0.5": [np.nanmean(f1[clean]), np.nanmean(f1[corrupted]), np.nanmean(f1)]}).round(2)
+multilabel.group_table(evaluation, clean, corrupted)
 
 # %%
-result = dict(map_clean=map_clean, map_corrupted=map_corrupted, map_overall=map_overall,
-              per_label_ap=[None if np.isnan(a) else float(a) for a in ap],
-              per_label_f1=[None if np.isnan(a) else float(a) for a in f1], exact_match=exact_match,
-              clean_labels=clean, corrupted_labels=corrupted, label_names=list(ds.label_names),
-              test_positives=y_test.sum(0).astype(int).tolist(), noise=noise_rep,
-              realised_noise=[None if np.isnan(r) else float(r) for r in np.asarray(realised, dtype=float)],
-              history=history.to_dict(), best_epoch=history.best_epoch, image_size=int(ds.x_train.shape[-1]),
-              n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx), n_test=len(y_test),
-              data_source=ds.source, device=str(dev), arrays_saved=bool(run["save_scores"]),
-              wall_time_s=time.perf_counter() - t_start)
+result = multilabel.result(evaluation, clean, corrupted, ds, report, realised, history,
+                           n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx),
+                           device=str(dev), arrays_saved=bool(run["save_scores"]),
+                           wall_time_s=time.perf_counter() - t_start)
 record_path = records.save_run(run["results_dir"], "multilabel", run, result)
 if run["save_scores"]:  # test scores and the training labels, for independent checks of the mAP and the noise
     arrays_path = records.save_arrays(record_path.with_suffix(".npz"), y_test=y_test, scores_test=scores,

@@ -1,15 +1,25 @@
-"""The multi-label notebook (paper §3.3, §4.3): a real offline smoke run through papermill, checked
-against an independent recomputation of the noise and of the mAP; bad parameters and missing
-mini-COCO fail fast and clearly; the book page draws from the record or says how to make one."""
+"""The multi-label study: the steps of a run (label groups, noise, model, evaluation, result) and the
+blocks of its book page on small fake records; its claims; and the notebook itself, a real offline
+smoke run through papermill checked against an independent recomputation of the noise and of the mAP
+(bad parameters and missing mini-COCO fail fast and clearly; the book page draws from the record or
+says how to make one)."""
 import json
 import os
 import subprocess
 import time
+from types import SimpleNamespace
 
-import numpy as np
-import pytest
+import matplotlib
 
-from conftest import BIN, ROOT, papermill
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from IPython.display import Markdown  # noqa: E402
+
+from conftest import BIN, ROOT, papermill  # noqa: E402
+from hetnoise import claims, multilabel, noise, records, report  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +49,7 @@ def direct_average_precision(y, s):
     return float((precision * recall_gain).sum())
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_a_complete_record(smoke_run):
     _, rec, _, seconds = smoke_run
     params, res = rec["params"], rec["result"]
@@ -57,6 +68,7 @@ def test_smoke_run_writes_a_complete_record(smoke_run):
           f"mAP clean {res['map_clean']:.3f}, corrupted {res['map_corrupted']:.3f}, overall {res['map_overall']:.3f}")
 
 
+@pytest.mark.slow
 def test_clean_group_of_the_training_labels_is_untouched(smoke_run):
     from hetnoise import coco, noise
 
@@ -83,6 +95,7 @@ def test_clean_group_of_the_training_labels_is_untouched(smoke_run):
     assert all(res["realised_noise"][j] == 0 for j in clean)
 
 
+@pytest.mark.slow
 def test_map_matches_an_independent_computation(smoke_run):
     from sklearn.metrics import average_precision_score
 
@@ -102,6 +115,7 @@ def test_map_matches_an_independent_computation(smoke_run):
                                          abs=1e-9), key
 
 
+@pytest.mark.slow
 def test_bad_parameters_fail_clearly(tmp_path):
     proc = papermill("multilabel.ipynb", tmp_path / "bad.ipynb", cwd=tmp_path, p=1.5, profile="smoke")
     assert proc.returncode != 0 and "p=1.5 is not allowed; it must be a number in [0, 1]" in proc.stderr
@@ -110,17 +124,13 @@ def test_bad_parameters_fail_clearly(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_missing_mini_coco_fails_fast(tmp_path):
-    env_before = {k: os.environ.get(k) for k in ("HETNOISE_COCO", "HETNOISE_DATA")}
-    os.environ["HETNOISE_COCO"] = str(tmp_path / "no-coco")
-    os.environ["HETNOISE_DATA"] = str(tmp_path / "no-cache")
-    try:
-        t = time.perf_counter()
-        proc = papermill("multilabel.ipynb", tmp_path / "m.ipynb", cwd=tmp_path, p=0.5)
-        seconds = time.perf_counter() - t
-    finally:
-        for k, v in env_before.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+@pytest.mark.slow
+def test_missing_mini_coco_fails_fast(tmp_path, monkeypatch):
+    monkeypatch.setenv("HETNOISE_COCO", str(tmp_path / "no-coco"))
+    monkeypatch.setenv("HETNOISE_DATA", str(tmp_path / "no-cache"))
+    t = time.perf_counter()
+    proc = papermill("multilabel.ipynb", tmp_path / "m.ipynb", cwd=tmp_path, p=0.5)
+    seconds = time.perf_counter() - t
     assert proc.returncode != 0
     assert "FileNotFoundError" in proc.stderr and "HETNOISE_COCO" in proc.stderr, proc.stderr[-2000:]
     assert "instances_train2017.json" in proc.stderr or "annotations" in proc.stderr, proc.stderr[-2000:]
@@ -143,6 +153,7 @@ def outputs(nb, kind):
     return found
 
 
+@pytest.mark.slow
 def test_book_page_draws_the_figure_from_records(smoke_run, tmp_path):
     cwd, _, _, _ = smoke_run
     nb = execute_page(cwd / "results", tmp_path / "page.ipynb")
@@ -151,6 +162,7 @@ def test_book_page_draws_the_figure_from_records(smoke_run, tmp_path):
     assert "No multi-label records yet" not in text
 
 
+@pytest.mark.slow
 def test_book_page_without_records_says_how_to_make_them(tmp_path):
     nb = execute_page(tmp_path / "none", tmp_path / "page.ipynb", published=tmp_path / "none")
     text = " ".join(outputs(nb, "text/markdown"))
@@ -159,8 +171,6 @@ def test_book_page_without_records_says_how_to_make_them(tmp_path):
 
 
 def test_label_groups_follow_the_paper():
-    from hetnoise import multilabel
-
     corrupted, clean = multilabel.label_groups(80, 1)
     assert corrupted == list(range(50)) and clean == list(range(50, 80))  # COCO labels 1-50 corrupted
     corrupted, clean = multilabel.label_groups(80, 2)
@@ -173,3 +183,213 @@ def test_label_groups_follow_the_paper():
         multilabel.label_groups(80, 3)
     with pytest.raises(ValueError, match="at least two labels"):
         multilabel.label_groups(1, 1)
+
+
+# The steps of a run, on small arrays.
+
+Y = np.array([[1, 0, 0, 1, 0], [0, 1, 0, 0, 1], [1, 0, 0, 1, 1], [0, 0, 1, 0, 0],
+              [1, 1, 0, 0, 1], [0, 1, 0, 1, 0], [1, 0, 0, 0, 0], [0, 0, 1, 1, 1]] * 5, dtype=np.uint8)
+
+
+def test_label_group_names_mark_each_label():
+    assert list(multilabel.label_group_names(5, [0, 1, 2])) == ["corrupted"] * 3 + ["clean"] * 2
+
+
+@pytest.mark.filterwarnings("ignore:.*found no free label:UserWarning")
+@pytest.mark.parametrize("mode", ["swap", "flip"])
+def test_corrupt_training_changes_only_the_corrupted_group(mode):
+    corrupted, clean = multilabel.label_groups(5, 1)
+    noisy, rep = multilabel.corrupt_training(Y, 0.8, corrupted, clean, mode, seed=3)
+    again, _ = noise.corrupt_multilabel(Y, 0.8, corrupted, mode=mode, seed=3)
+    np.testing.assert_array_equal(noisy, again)
+    assert (noisy[:, clean] == Y[:, clean]).all() and (noisy[:, corrupted] != Y[:, corrupted]).any()
+    expected = rep.moved_out_rate if mode == "swap" else rep.realised_rate
+    np.testing.assert_array_equal(multilabel.realised_rate(rep, mode), expected)
+
+
+def test_corrupt_training_fails_when_the_clean_group_changes(monkeypatch):
+    def touch_everything(y, p, group, mode, seed):
+        """A broken corruption that flips every bit."""
+        return 1 - y, None
+
+    monkeypatch.setattr(noise, "corrupt_multilabel", touch_everything)
+    with pytest.raises(AssertionError, match="the clean group was changed"):
+        multilabel.corrupt_training(Y, 0.5, [0, 1, 2], [3, 4], "swap", seed=0)
+
+
+def test_noise_table_and_summary_say_what_the_noise_did():
+    noisy, rep = multilabel.corrupt_training(Y, 1.0, [0, 1, 2], [3, 4], "swap", seed=0)
+    table = multilabel.noise_table(Y, rep, list("abcde"), 1.0, [0, 1, 2], "swap")
+    assert list(table.group) == ["corrupted"] * 3 + ["clean"] * 2
+    assert list(table.intended) == [1, 1, 1, 0, 0] and (table.realised[3:] == 0).all()
+    assert list(table["positives before"]) == list(Y.sum(0))
+    text = multilabel.noise_summary(rep, "swap", len(Y))
+    assert text.startswith(f"40 training rows, {rep.rows_affected} with a changed label")
+    assert "chosen positives found no free label" in text
+    _, flipped = multilabel.corrupt_training(Y, 0.5, [0, 1, 2], [3, 4], "flip", seed=0)
+    assert "chosen bits" in multilabel.noise_summary(flipped, "flip", len(Y))
+
+
+def test_noise_figure_draws_both_panels():
+    _, rep = multilabel.corrupt_training(Y, 0.5, [0, 1, 2], [3, 4], "swap", seed=0)
+    table = multilabel.noise_table(Y, rep, list("abcde"), 0.5, [0, 1, 2], "swap")
+    fig, alt = multilabel.noise_figure(table, "swap", 0.5, [0, 1, 2])
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 5
+    assert "labels 0–2 are the corrupted group" in alt
+    plt.close(fig)
+
+
+def run_params(**changes):
+    """The parameters build_model reads."""
+    return {"seed": 0, "width": 0.125, "stem": "cifar", **changes}
+
+
+def test_build_model_is_seeded_and_has_one_output_per_label():
+    import torch
+
+    first, second = (multilabel.build_model(run_params(), 7, in_channels=1) for _ in range(2))
+    other = multilabel.build_model(run_params(seed=1), 7, in_channels=1)
+    weights = [torch.cat([w.flatten() for w in net.parameters()]) for net in (first, second, other)]
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+    first.eval()
+    assert first(torch.zeros(2, 1, 16, 16)).shape == (2, 7)
+
+
+def test_evaluate_gives_the_map_of_each_group():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(0)
+    scores = np.clip(Y * 0.6 + rng.random(Y.shape) * 0.5, 0, 1)
+    evaluation = multilabel.evaluate(Y, scores, clean=[3, 4], corrupted=[0, 1, 2])
+    for key, labels in (("map_clean", [3, 4]), ("map_corrupted", [0, 1, 2]), ("map_overall", list(range(5)))):
+        assert evaluation[key] == pytest.approx(average_precision_score(Y[:, labels], scores[:, labels]))
+    assert evaluation["exact_match"] == np.mean(((scores >= 0.5) == Y).all(1))
+    table = multilabel.group_table(evaluation, [3, 4], [0, 1, 2])
+    assert list(table.group) == ["clean", "corrupted", "overall"]
+    assert table["mAP %"][0] == round(100 * evaluation["map_clean"], 2)
+    fig, alt = multilabel.ap_figure(evaluation, multilabel.label_group_names(5, [0, 1, 2]), 1, 0.5)
+    assert len(fig.axes[0].patches) == 5 and f"{100 * evaluation['map_clean']:.1f} % for the clean group" in alt
+    plt.close(fig)
+
+
+def test_result_holds_the_fields_of_the_record():
+    _, rep = multilabel.corrupt_training(Y, 0.5, [0, 1, 2], [3, 4], "swap", seed=0)
+    ap = np.array([0.5, np.nan, 0.25, 1.0, 0.75])
+    evaluation = {"ap": ap, "map_clean": 0.875, "map_corrupted": 0.375, "map_overall": 0.625,
+                  "f1": np.array([0.5, np.nan, 0.0, 1.0, 0.5]), "exact_match": 0.25}
+    ds = SimpleNamespace(y_test=Y[:8], x_train=np.zeros((4, 1, 12, 12)), label_names=list("abcde"), source="fake")
+    history = SimpleNamespace(to_dict=dict, best_epoch=2)
+    res = multilabel.result(evaluation, [3, 4], [0, 1, 2], ds, rep, multilabel.realised_rate(rep, "swap"), history,
+                            n_params=10, n_train=40, n_val=4, device="cpu", arrays_saved=False, wall_time_s=1.5)
+    assert list(res) == ["map_clean", "map_corrupted", "map_overall", "per_label_ap", "per_label_f1", "exact_match",
+                         "clean_labels", "corrupted_labels", "label_names", "test_positives", "noise",
+                         "realised_noise", "history", "best_epoch", "image_size", "n_params", "n_train", "n_val",
+                         "n_test", "data_source", "device", "arrays_saved", "wall_time_s"]
+    assert set(multilabel.RESULT_FIELDS) <= set(res)
+    assert res["per_label_ap"] == [0.5, None, 0.25, 1.0, 0.75] and res["per_label_f1"][1] is None
+    assert res["test_positives"] == Y[:8].sum(0).tolist() and res["n_test"] == 8 and res["image_size"] == 12
+    assert res["realised_noise"][3:] == [0.0, 0.0] and res["noise"]["mode"] == "swap"
+    json.dumps(res)
+
+
+# The blocks of the book page, on fake records.
+
+def fake_record(profile="real", mode="swap", epochs=2, case=1, p=0.0, seed=0, map_clean=0.8):
+    """A record with the fields the page reads."""
+    params = {"dataset": "mnist-fashion-mosaics", "mode": mode, "epochs": epochs, "case": case, "p": p, "seed": seed,
+              "split_seed": 0, "width": 0.25, "stem": "imagenet", "image_size": 56, "batch_size": 64,
+              "optimizer": "adam", "lr": 0.002, "weight_decay": 0.0001, "schedule": "cosine"}
+    names = [str(d) for d in range(10)] + [f"garment {g}" for g in range(10)]
+    result = {"map_clean": map_clean, "map_corrupted": 0.8 - 0.6 * p, "map_overall": 0.7, "device": "cpu",
+              "wall_time_s": 30.0, "corrupted_labels": list(range(12)) if case == 1 else list(range(12, 20)),
+              "label_names": names, "n_params": 700_000, "n_train": 7200, "n_val": 800, "n_test": 2000}
+    return {"study": "multilabel", "run_id": f"{profile}-{mode}-{epochs}-{case}-{p}-{seed}", "profile": profile,
+            "params": params, "result": result, "provenance": {"git_revision": "abc", "device_name": "CPU"}}
+
+
+def loaded_of(recs):
+    """The records as `report.section` hands them to a section."""
+    return report.Loaded(recs, records.records_frame(recs), [])
+
+
+def shown(monkeypatch):
+    """What the sections display, collected instead of shown."""
+    out = []
+    monkeypatch.setattr(multilabel, "display", out.append)
+    monkeypatch.setattr(report, "display", out.append)
+    return out
+
+
+def texts(out):
+    """The Markdown the sections displayed, as text."""
+    return " ".join(item.data for item in out if isinstance(item, Markdown))
+
+
+REAL = [fake_record(mode=mode, epochs=epochs, case=case, p=p, seed=seed)
+        for mode, epochs in (("flip", 2), ("swap", 4), ("swap", 2)) for case in (1, 2)
+        for p in (0.0, 1.0) for seed in (0, 1, 2)]
+
+
+def test_real_section_draws_one_figure_and_table_per_mode_and_length(monkeypatch):
+    out = shown(monkeypatch)
+    plt.close("all")
+    multilabel.real_section(loaded_of(REAL + [fake_record(profile="smoke")]))
+    assert len(plt.get_fignums()) == 3
+    titles = [plt.figure(n).axes[0].get_title() for n in plt.get_fignums()]
+    assert titles[0] == "case 1\nlabels 0–garment 1 corrupted"
+    subtitles = [plt.figure(n)._suptitle.get_text() for n in plt.get_fignums()]
+    assert [s.split(" · ")[2:4] for s in subtitles] == [["mode swap", "2 epochs"], ["mode swap", "4 epochs"],
+                                                       ["mode flip", "2 epochs"]]
+    assert "12 runs on cpu" in subtitles[0]
+    text = texts(out)
+    assert text.index("mode `swap`, 2 epochs") < text.index("mode `swap`, 4 epochs") < text.index("mode `flip`")
+    assert "**What was run**" in text
+    tables = [item.data for item in out if hasattr(item, "data") and isinstance(item.data, pd.DataFrame)]
+    first = tables[0]
+    assert list(first.columns) == ["case", "p", "clean group", "corrupted group", "overall", "runs"]
+    assert first["clean group"][0] == "80.0 [80.0, 80.0]" and first["corrupted group"][1] == "20.0 [20.0, 20.0]"
+    assert list(first.runs) == [3, 3, 3, 3]
+    box = dict(zip(tables[-1][""], tables[-1]["these runs"]))
+    assert box["network"] == ("ResNet18 × 0.25 width (imagenet stem) at 56 pixels, 20 sigmoid outputs; "
+                              "700,000 parameters")
+    assert box["runs"].startswith("36 of the grid's")
+    plt.close("all")
+
+
+def test_a_profile_without_records_says_so(monkeypatch):
+    out = shown(monkeypatch)
+    multilabel.paper_section(loaded_of(REAL))
+    assert texts(out) == "No records of profile `paper` here yet."
+    assert not plt.get_fignums()
+
+
+def test_smoke_section_says_how_to_make_records_only_when_there_are_none(monkeypatch):
+    out = shown(monkeypatch)
+    multilabel.smoke_section(loaded_of([]))
+    assert "No multi-label records yet" in texts(out) and "hetnoise sweep multilabel" in texts(out)
+    out.clear()
+    multilabel.smoke_section(loaded_of(REAL))
+    assert "No multi-label records yet" not in texts(out)
+
+
+def test_sections_are_registered():
+    assert set(multilabel.STUDY.sections) == {"real", "paper", "smoke"}
+
+
+def test_page_frame_reads_percent_and_the_corrupted_span():
+    frame = multilabel.page_frame([fake_record(case=2, map_clean=0.5)])
+    assert frame.map_clean[0] == 50 and frame.corrupted[0] == "labels garment 2–garment 9"
+    assert sorted([("flip", 2), ("swap", 4), ("swap", 2)], key=multilabel.swap_first) == [
+        ("swap", 2), ("swap", 4), ("flip", 2)]
+
+
+def test_claims_give_one_verdict_per_case_mode_and_length():
+    frame = records.records_frame(REAL)
+    verdicts = multilabel.check_claims(frame)
+    assert [v.scope for v in verdicts] == [
+        "mnist-fashion-mosaics, case 1, flip, 2 epochs", "mnist-fashion-mosaics, case 2, flip, 2 epochs",
+        "mnist-fashion-mosaics, case 1, swap, 2 epochs", "mnist-fashion-mosaics, case 1, swap, 4 epochs",
+        "mnist-fashion-mosaics, case 2, swap, 2 epochs", "mnist-fashion-mosaics, case 2, swap, 4 epochs"]
+    assert all(v.verdict == claims.TOO_FEW for v in verdicts)  # two values of p: no slope
+    assert verdicts[0].paper == "flat; corrupted group 31.3 → 6.38 % (Fig. 6)"
+    assert multilabel.check_claims(pd.DataFrame()) == []
