@@ -2,15 +2,18 @@
 p, the tenth (the clean class) keeps its labels; a corrupted label is drawn from the other corrupted
 classes (`exclude`, the paper's strategy 2) or from every other class (`include`, strategy 1). This
 module holds what is the study's own: its parameters, profiles and grids, what the paper reports, the
-claims checked on the records and the figures of its page."""
+steps of a run (split, corrupt, build, fit, evaluate, result) that its notebook calls, the claims checked
+on the records, and the figures and tables of its page (`sections`)."""
 from __future__ import annotations
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
+from IPython.display import Markdown, display
 
-from hetnoise import claims, data, noise, plots, stats
+from hetnoise import claims, data, ensemble, metrics, models, noise, plots, stats, train
 from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_RUNS, TOO_FEW, UNDECIDED, Verdict, at_least
 from hetnoise.spec import (DATA_PARAMS, LENET_PAPER, P, PAPER_P, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, Grid,
                            Param, Profile, Recipe, Study)
@@ -83,6 +86,100 @@ def complete(params: dict) -> None:
                          f"it must be an integer in 0..{classes - 1}")
 
 
+VAL_FRACTION = 0.1  # §4.1: a 9:1 train/validation split of the training images; only the training part is corrupted
+
+
+def split(ds: data.Dataset, split_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and validation parts of the stratified 9:1 split (§4.1)."""
+    return data.stratified_split(ds.y_train.numpy(), VAL_FRACTION, split_seed)
+
+
+def corrupt(y_true: np.ndarray, p: float, num_classes: int, runs: list[dict]) -> tuple[list, list]:
+    """Each run's noisy training labels and noise report: every class but the run's clean class is
+    corrupted with probability p, by the run's strategy and seed (§3.1)."""
+    pairs = [noise.corrupt_classes(y_true, p, clean=[run["clean_class"]], num_classes=num_classes,
+                                   strategy=run["strategy"], seed=run["seed"]) for run in runs]
+    return [labels for labels, _ in pairs], [report for _, report in pairs]
+
+
+def build(model: str, ds: data.Dataset, runs: list[dict]) -> list[torch.nn.Module]:
+    """One network per run, initialised from the run's seed."""
+    return [models.build(model, ds.num_classes, ds.x_train.shape[1], seed=run["seed"]) for run in runs]
+
+
+def run_label(run: dict) -> str:
+    """How a run's training log lines are prefixed, so the runs of a pack can be told apart."""
+    return f"[{run['run_id']} clean {run['clean_class']} {run['strategy']} seed {run['seed']}]"
+
+
+def fit(nets: list, ds: data.Dataset, train_idx, val_idx, noisy_labels: list, recipe, runs: list[dict], *,
+        device: str = "", batched: bool = False) -> list[train.History]:
+    """Train each run's network on its noisy training labels, keeping the weights of the lowest loss on
+    the true validation labels (§4.1)."""
+    return ensemble.fit_many(nets, ds.x_train[train_idx], [torch.from_numpy(labels) for labels in noisy_labels],
+                             ds.x_train[val_idx], ds.y_train[val_idx], recipe, mean=ds.mean, std=ds.std,
+                             seeds=[run["seed"] for run in runs], device=device, batched=batched,
+                             labels=[run_label(run) for run in runs])
+
+
+def predict(nets: list, ds: data.Dataset) -> list[np.ndarray]:
+    """Each network's predicted class of every test image."""
+    return [train.predict(net, ds.x_test, ds.mean, ds.std).argmax(1).numpy() for net in nets]
+
+
+def class_scores(per_class_acc: np.ndarray, clean_class: int) -> tuple[float, float]:
+    """Test accuracy of the clean class and the mean over the corrupted ones (the two lines of Fig. 4)."""
+    return float(per_class_acc[clean_class]), float(np.nanmean(np.delete(per_class_acc, clean_class)))
+
+
+def evaluate(y_test: np.ndarray, pred: np.ndarray, clean_class: int, num_classes: int) -> dict:
+    """A run's test metrics: accuracy of the clean and corrupted classes, the clean class's precision and
+    F1 (is it a sink for other classes' images?), overall accuracy, per-class figures and the confusion."""
+    per_class = metrics.per_class_accuracy(y_test, pred, num_classes)
+    clean_acc, corrupted_acc = class_scores(per_class, clean_class)
+    matrix = metrics.confusion(y_test, pred, num_classes)
+    precision, _, f1 = metrics.precision_recall_f1(matrix)
+    return dict(clean_acc=clean_acc, corrupted_acc=corrupted_acc, clean_precision=float(precision[clean_class]),
+                clean_f1=float(f1[clean_class]), test_acc=float((pred == y_test).mean()),
+                per_class_acc=per_class.tolist(), per_class_precision=precision.tolist(), confusion=matrix.tolist())
+
+
+def results(evaluations: list[dict], reports: list, histories: list, *, n_params: int, n_train: int, n_val: int,
+            ds: data.Dataset, device: str, elapsed_s: float, batched: bool) -> list[dict]:
+    """The result written to each run's record: its metrics, noise report and training history, and facts
+    of the execution; a pack's runs share its wall time equally and are batched only when more than one."""
+    size = len(evaluations)
+    return [dict(**evaluation, noise=report.to_dict(), history=history.to_dict(), best_epoch=history.best_epoch,
+                 n_params=n_params, n_train=n_train, n_val=n_val, n_test=len(ds.x_test), data_source=ds.source,
+                 device=device, wall_time_s=elapsed_s / size, pack_size=size, pack_index=index,
+                 batched=bool(batched and size > 1))
+            for index, (evaluation, report, history) in enumerate(zip(evaluations, reports, histories))]
+
+
+def knee_verdict(part: pd.DataFrame, scope: str, profile: str, knee: float) -> Verdict:
+    """Corrupted-class accuracy at the largest p up to the paper's knee against p = 0: no loss beyond the margin."""
+    claim = f"corrupted-class accuracy does not drop off until ≈{100 * knee:.0f} % noise"
+    paper_text = f"holds until p ≈ {knee} (§5.1)"
+    test = f"corrupted accuracy at that p minus at p = 0, 95 % bootstrap CI, above −{MARGIN:g} points"
+    below_knee = sorted(value for value in part.p.unique() if 0 < value <= knee + 1e-9)
+    if not below_knee:
+        return Verdict("multi-class", claim, scope, profile, paper_text, "–", TOO_FEW,
+                       f"no run with 0 < p ≤ {knee}", test, len(part))
+    top = below_knee[-1]
+    at_top, at_zero = part[part.p == top], part[part.p == 0]
+    compared = len(at_top) + len(at_zero)
+    if claims.few(pd.concat([at_top, at_zero])):
+        return Verdict("multi-class", claim, scope, profile, paper_text, "–", TOO_FEW,
+                       f"needs {MIN_RUNS} runs at p = 0 and at p = {top:g}", test, compared)
+    est, lo, hi = stats.bootstrap_diff(100 * at_top.corrupted_acc.to_numpy(float),
+                                       100 * at_zero.corrupted_acc.to_numpy(float))
+    verdict = at_least(lo, hi, -MARGIN)
+    why = {HOLDS: "", FAILS: f"at p = {top:g} the corrupted classes lost more than {MARGIN:g} points",
+           UNDECIDED: f"the interval straddles −{MARGIN:g} points"}[verdict]
+    return Verdict("multi-class", claim, scope, profile, paper_text, f"at p = {top:g}: {claims.interval(est, lo, hi)}",
+                   verdict, why, test, compared)
+
+
 def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     """Clean class unaffected, and corrupted classes holding up to the paper's knee, per data set × strategy."""
     out = []
@@ -91,36 +188,15 @@ def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     for (profile, dataset, strategy), part in frame.groupby(["profile", "dataset", "strategy"]):
         scope = claims.scope(STAND_IN_NOTE.get(dataset, dataset), f"strategy {strategy}")
         out.append(claims.flat("multi-class", "clean-class accuracy stays flat as the other classes get noisier", scope,
-                         profile, "flat for p from 0 to 1 (Fig. 4)", part, "clean_acc"))
+                               profile, "flat for p from 0 to 1 (Fig. 4)", part, "clean_acc"))
         if "clean_precision" in part and part.clean_precision.notna().any():
-            out.append(claims.flat("multi-class", "clean-class precision stays flat too (images of other classes do not "
-                                            "flow into it)", scope, profile, "not measured (accuracy only)",
-                             part[part.clean_precision.notna()], "clean_precision"))
+            out.append(claims.flat("multi-class", "clean-class precision stays flat too (images of other classes do "
+                                                  "not flow into it)", scope, profile, "not measured (accuracy only)",
+                                   part[part.clean_precision.notna()], "clean_precision"))
         knee = knee_for(dataset)
-        if knee is None:
-            continue
-        grid = sorted(q for q in part.p.unique() if 0 < q <= knee + 1e-9)
-        test = f"corrupted accuracy at that p minus at p = 0, 95 % bootstrap CI, above −{MARGIN:g} points"
-        claim = f"corrupted-class accuracy does not drop off until ≈{100 * knee:.0f} % noise"
-        paper_text = f"holds until p ≈ {knee} (§5.1)"
-        if not grid:
-            out.append(Verdict("multi-class", claim, scope, profile, paper_text, "–", TOO_FEW,
-                               f"no run with 0 < p ≤ {knee}", test, len(part)))
-            continue
-        q = grid[-1]
-        a, b = part[part.p == q], part[part.p == 0]
-        if claims.few(pd.concat([a, b])):
-            out.append(Verdict("multi-class", claim, scope, profile, paper_text, "–", TOO_FEW,
-                               f"needs {MIN_RUNS} runs at p = 0 and at p = {q:g}", test, len(a) + len(b)))
-            continue
-        est, lo, hi = stats.bootstrap_diff(100 * a.corrupted_acc.to_numpy(float), 100 * b.corrupted_acc.to_numpy(float))
-        verdict = at_least(lo, hi, -MARGIN)
-        why = {HOLDS: "", FAILS: f"at p = {q:g} the corrupted classes lost more than {MARGIN:g} points",
-               UNDECIDED: f"the interval straddles −{MARGIN:g} points"}[verdict]
-        out.append(Verdict("multi-class", claim, scope, profile, paper_text, f"at p = {q:g}: {claims.interval(est, lo, hi)}",
-                           verdict, why, test, len(a) + len(b)))
+        if knee is not None:
+            out.append(knee_verdict(part, scope, profile, knee))
     return out
-
 
 
 def figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = ""):
@@ -128,16 +204,17 @@ def figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = 
     p, left the corrupted label may take the clean class (include), right it may not (exclude); mean ± 1
     std over runs (clean classes and seeds); one row per data set."""
     frame = frame.assign(clean_pct=100 * frame.clean_acc, corrupted_pct=100 * frame.corrupted_acc)
-    stats = plots.summarise(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
-    datasets = sorted(stats.dataset.unique())
+    summary = plots.summarise(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
+    datasets = sorted(summary.dataset.unique())
     fig, axes = plt.subplots(len(datasets), 2, figsize=(6.1, 3.3 * len(datasets)), squeeze=False, sharey=True)
     for row, dset in zip(axes, datasets):
         for ax, strat in zip(row, ("include", "exclude")):
-            s = stats[(stats.dataset == dset) & (stats.strategy == strat)].sort_values("p")
-            if s.empty:
+            cells = summary[(summary.dataset == dset) & (summary.strategy == strat)].sort_values("p")
+            if cells.empty:
                 ax.text(0.5, 0.5, f"no {strat} runs", ha="center", va="center", transform=ax.transAxes)
-            plots.band(ax, s.p, s.clean_pct_mean, s.clean_pct_std, plots.CLEAN, "clean class")
-            plots.band(ax, s.p, s.corrupted_pct_mean, s.corrupted_pct_std, plots.CORRUPT, "corrupted classes (mean)")
+            plots.band(ax, cells.p, cells.clean_pct_mean, cells.clean_pct_std, plots.CLEAN, "clean class")
+            plots.band(ax, cells.p, cells.corrupted_pct_mean, cells.corrupted_pct_std, plots.CORRUPT,
+                       "corrupted classes (mean)")
             knee = (paper_knee or {}).get(dset)
             if knee is not None:
                 ax.axvline(knee, color=plots.PAPER, ls="--", lw=1, label=f"paper: corrupted hold to p ≈ {knee}")
@@ -160,10 +237,10 @@ def precision_figure(frame: pd.DataFrame, subtitle: str = ""):
     for ax, strategy in zip(axes[0], ("include", "exclude")):
         part = frame[frame.strategy == strategy]
         part = part.assign(acc=100 * part.clean_acc, prec=100 * part.clean_precision, f1=100 * part.clean_f1)
-        s = plots.summarise(part, ["p"], ["acc", "prec", "f1"])
-        plots.band(ax, s.p, s.acc_mean, s.acc_std, plots.CLEAN, "accuracy (recall)")
-        plots.band(ax, s.p, s.prec_mean, s.prec_std, plots.CORRUPT, "precision", marker="s")
-        ax.plot(s.p, s.f1_mean, color=plots.OVERALL, ls="--", lw=1.2, label="F1")
+        cells = plots.summarise(part, ["p"], ["acc", "prec", "f1"])
+        plots.band(ax, cells.p, cells.acc_mean, cells.acc_std, plots.CLEAN, "accuracy (recall)")
+        plots.band(ax, cells.p, cells.prec_mean, cells.prec_std, plots.CORRUPT, "precision", marker="s")
+        ax.plot(cells.p, cells.f1_mean, color=plots.OVERALL, ls="--", lw=1.2, label="F1")
         ax.set(title=strategy, xlabel="corruption probability p", xlim=(-0.03, 1.03), ylim=(0, 102))
     axes[0, 0].set_ylabel("clean class, test (%)")
     axes[0, 0].legend(loc="lower left")
@@ -178,16 +255,16 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
     dotted line of each p is `noise.unmemorised_accuracy`: the most a network reaches on the noisy labels
     without memorising single images; above it, it memorises. None without such curves."""
     rows = []
-    for r in records:
-        res, prm = r["result"], r["params"]
+    for record in records:
+        res, prm = record["result"], record["params"]
         ceiling = None
-        for e in res["history"]["epochs"]:
-            if "train_acc" in e:
+        for epoch in res["history"]["epochs"]:
+            if "train_acc" in epoch:
                 ceiling = ceiling or 100 * noise.unmemorised_accuracy(
                     res["noise"]["num_classes"], prm["p"], res["noise"]["clean"], prm["strategy"],
                     res["noise"]["counts"])
-                rows.append({"strategy": prm["strategy"], "p": prm["p"], "epoch": e["epoch"],
-                             "train": 100 * e["train_acc"], "val": 100 * e["val_acc"], "right": ceiling})
+                rows.append({"strategy": prm["strategy"], "p": prm["p"], "epoch": epoch["epoch"],
+                             "train": 100 * epoch["train_acc"], "val": 100 * epoch["val_acc"], "right": ceiling})
     if not rows:
         return None
     df = pd.DataFrame(rows)
@@ -196,12 +273,12 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
     fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
     for ax, strategy in zip(axes, ("include", "exclude")):
         for p, colour in zip(ps, colours):
-            g = df[(df.strategy == strategy) & (df.p == p)].groupby("epoch").mean(numeric_only=True)
-            if g.empty:
+            per_epoch = df[(df.strategy == strategy) & (df.p == p)].groupby("epoch").mean(numeric_only=True)
+            if per_epoch.empty:
                 continue
-            ax.plot(g.index, g.train, color=colour, label=f"p = {p:g}")
-            ax.plot(g.index, g.val, color=colour, ls="--", lw=1)
-            ax.axhline(g.right.mean(), color=colour, ls=":", lw=0.9)
+            ax.plot(per_epoch.index, per_epoch.train, color=colour, label=f"p = {p:g}")
+            ax.plot(per_epoch.index, per_epoch.val, color=colour, ls="--", lw=1)
+            ax.axhline(per_epoch.right.mean(), color=colour, ls=":", lw=0.9)
         ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_ylabel("accuracy (%)")
@@ -214,7 +291,80 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
     return fig
 
 
+# The page's blocks, in this order: the paper's protocol first, its other data set next, the smoke check last.
+PAGE_ORDER = {"paper": 0, "fashion": 1, "smoke": 3}
+NO_RECORDS = ("No multi-class records yet. Produce them with `hetnoise sweep multiclass --profile smoke` "
+              "(minutes on a CPU) or `--profile paper` (GPU), then rebuild the book with `jupyter-book build book`.")
+
+
+def page_key(block: tuple[str, str]) -> tuple:
+    """Sort key of a (profile, data set) block of the page: by PAGE_ORDER (other profiles between), then by name."""
+    return PAGE_ORDER.get(block[0], 2), block
+
+
+def blocks(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (profile, data set) pairs that have records, in the page's order."""
+    return sorted(frame.groupby(["profile", "dataset"]).groups, key=page_key)
+
+
+def heading(profile: str, dataset: str, part: pd.DataFrame) -> str:
+    """The heading of a block; the smoke profile's says it checks the pipeline, not the paper's claim."""
+    if profile == "smoke":
+        return (f"### Pipeline check: `smoke` profile, {dataset}\n\nA toy run of the whole pipeline "
+                "(bundled 8×8 digits, a few epochs); it checks the code, not the paper's claim.")
+    return f"### {dataset}, profile `{profile}` ({', '.join(sorted(part.source.unique()))} records)"
+
+
+def accuracy_table(part: pd.DataFrame):
+    """Test accuracy (%) of the clean and the corrupted classes per strategy and p: mean, sd and runs."""
+    table = plots.summarise(part.assign(clean=100 * part.clean_acc, corrupted=100 * part.corrupted_acc),
+                            ["strategy", "p"], ["clean", "corrupted"])
+    table = table.rename(columns={"clean_mean": "clean, mean", "clean_std": "clean, sd",
+                                  "corrupted_mean": "corrupted, mean", "corrupted_std": "corrupted, sd", "n": "runs"})
+    return (table.style.hide(axis="index").format(precision=1, subset=table.columns[2:-1])
+            .format("{:g}", subset=["p"]))
+
+
+def block(loaded, profile: str, dataset: str) -> None:
+    """One profile × data set: Fig. 4, what was run, the accuracy table and, beyond the smoke check, the
+    clean class's precision and the memorisation curves."""
+    from hetnoise import report
+
+    part = loaded.of(profile=profile, dataset=dataset)
+    frame, source = part.frame, ", ".join(sorted(part.frame.source.unique()))
+    display(Markdown(heading(profile, dataset, frame)))
+    figure(frame, {dataset: knee_for(dataset)}, f"profile '{profile}' · {dataset} · {len(frame)} runs ({source}) · "
+                                                "mean ± 1 std over clean classes and seeds")
+    plt.show()
+    display(Markdown("**What was run**"))
+    display(report.what_was_run("multiclass", part.records, profile,
+                                report.grid_size("multiclass", profile, dataset=dataset)))
+    display(Markdown("**Test accuracy (%) per cell**: mean, standard deviation and number of runs."))
+    display(accuracy_table(frame))
+    if profile == "smoke":
+        return
+    measured = int(frame.clean_precision.notna().sum()) if "clean_precision" in frame else 0
+    if measured:
+        display(Markdown(f"**Is the clean class a sink?** Its test precision beside its accuracy, from the "
+                         f"{measured} of these {len(frame)} runs that recorded it."))
+        precision_figure(frame, f"{dataset} · clean class · mean ± 1 std over runs")
+        plt.show()
+    if memorisation_figure(part.records, f"{dataset} · mean over runs per p") is not None:
+        display(Markdown("**Does the network memorise the noisy labels?** Accuracy per epoch on the noisy "
+                         "training labels and on the true validation labels."))
+        plt.show()
+
+
+def runs_section(loaded) -> None:
+    """Every profile × data set with records, in the page's order, or how to produce records when none."""
+    if loaded.frame.empty:
+        display(Markdown(NO_RECORDS))
+        return
+    for profile, dataset in blocks(loaded.frame):
+        block(loaded, profile, dataset)
+
+
 STUDY = Study(name="multiclass", title="Multi-class", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,
               result_fields=RESULT_FIELDS, paper_setup=PAPER_SETUP, claims=check_claims, complete=complete,
               key_params=("dataset", "p", "clean_class", "strategy", "seed", "epochs"), published=PUBLISHED,
-              packable=("clean_class", "strategy", "seed"))
+              packable=("clean_class", "strategy", "seed"), sections={"runs": runs_section})

@@ -24,7 +24,7 @@
 # corrupted ones. Run it with papermill, for example
 # `papermill notebooks/multiclass.ipynb out.ipynb -p p 0.9 -p clean_class 3`. A sweep may `pack` several
 # runs that differ only in clean class, strategy and seed into one execution: they share the start-up
-# and the images, are trained together where that was measured faster (`ensemble.fit_many`), and each
+# and the images, are trained together when `batched` is set (`multiclass.fit`), and each
 # gets its own record; the figures below show the first run.
 
 # %% tags=["parameters"]
@@ -62,12 +62,10 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import torch
 from IPython.display import display
 
-from hetnoise import data, ensemble, metrics, models, noise, plots, records, train
+from hetnoise import data, models, multiclass, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
@@ -84,11 +82,8 @@ print(f"model {run['model']}, {recipe}, device {dev}; {len(runs)} run(s) in this
 # checkpoint, and the test set keep their true labels (paper §4.1).
 
 # %%
-train_idx, val_idx = data.stratified_split(ds.y_train.numpy(), 0.1, run["split_seed"])
-y_true = ds.y_train[train_idx].numpy()
-noisy_labels, reports = zip(*(noise.corrupt_classes(y_true, run["p"], clean=[r["clean_class"]],
-                                                     num_classes=ds.num_classes, strategy=r["strategy"], seed=r["seed"])
-                              for r in runs))
+train_idx, val_idx = multiclass.split(ds, run["split_seed"])
+noisy_labels, reports = multiclass.corrupt(ds.y_train[train_idx].numpy(), run["p"], ds.num_classes, runs)
 report = reports[0]
 noise_table = pd.DataFrame({"class": ds.classes, "intended": report.intended_rate,
                             "realised": report.realised_rate, "samples": report.counts})
@@ -105,12 +100,9 @@ plt.close(fig)
 # ## Training
 
 # %%
-nets = [models.build(run["model"], ds.num_classes, ds.x_train.shape[1], seed=r["seed"]) for r in runs]
-histories = ensemble.fit_many(nets, ds.x_train[train_idx], [torch.from_numpy(y) for y in noisy_labels],
-                              ds.x_train[val_idx], ds.y_train[val_idx], recipe, mean=ds.mean, std=ds.std,
-                              seeds=[r["seed"] for r in runs], device=run["device"], batched=run["batched"],
-                              labels=[f"[{r['run_id']} clean {r['clean_class']} {r['strategy']} seed {r['seed']}]"
-                                      for r in runs])
+nets = multiclass.build(run["model"], ds, runs)
+histories = multiclass.fit(nets, ds, train_idx, val_idx, noisy_labels, recipe, runs, device=run["device"],
+                           batched=run["batched"])
 net, history = nets[0], histories[0]
 print(f"{models.count_parameters(net):,} parameters; best validation loss at epoch {history.best_epoch}")
 
@@ -135,10 +127,10 @@ plt.close(fig)
 # ## Test accuracy per class
 
 # %%
-preds = [train.predict(m, ds.x_test, ds.mean, ds.std).argmax(1).numpy() for m in nets]
-accs = [metrics.per_class_accuracy(ds.y_test.numpy(), pred, ds.num_classes) for pred in preds]
-scores = [(float(a[r["clean_class"]]), float(np.nanmean(np.delete(a, r["clean_class"])))) for a, r in zip(accs, runs)]
-acc, (clean_acc, corrupted_acc) = accs[0], scores[0]
+preds = multiclass.predict(nets, ds)
+evaluations = [multiclass.evaluate(ds.y_test.numpy(), pred, r["clean_class"], ds.num_classes)
+               for pred, r in zip(preds, runs)]
+acc, clean_acc, corrupted_acc = (evaluations[0][k] for k in ("per_class_acc", "clean_acc", "corrupted_acc"))
 fig, ax = plt.subplots(figsize=(5.8, 3))
 ax.bar(range(ds.num_classes), acc, color=[plots.CLEAN if c == run["clean_class"] else plots.CORRUPT
                                           for c in range(ds.num_classes)])
@@ -157,19 +149,10 @@ plt.close(fig)
 # above show the run with `pack_index` 0.
 
 # %%
-wall_time_s = (time.perf_counter() - t_start) / len(runs)
-for i, (r, pred, a, (clean_acc, corrupted_acc), rep, hist) in enumerate(zip(runs, preds, accs, scores, reports,
-                                                                         histories)):
-    matrix = metrics.confusion(ds.y_test.numpy(), pred, ds.num_classes)
-    precision, _, f1 = metrics.precision_recall_f1(matrix)
-    result = dict(clean_acc=clean_acc, corrupted_acc=corrupted_acc,
-                  clean_precision=float(precision[r["clean_class"]]), clean_f1=float(f1[r["clean_class"]]),
-                  test_acc=float((pred == ds.y_test.numpy()).mean()), per_class_acc=a.tolist(),
-                  per_class_precision=precision.tolist(), confusion=matrix.tolist(),
-                  noise=rep.to_dict(), history=hist.to_dict(), best_epoch=hist.best_epoch,
-                  n_params=models.count_parameters(net), n_train=len(train_idx), n_val=len(val_idx),
-                  n_test=len(ds.x_test), data_source=ds.source, device=str(dev), wall_time_s=wall_time_s,
-                  pack_size=len(runs), pack_index=i, batched=bool(run["batched"] and len(runs) > 1))
+results = multiclass.results(evaluations, reports, histories, n_params=models.count_parameters(net),
+                             n_train=len(train_idx), n_val=len(val_idx), ds=ds, device=str(dev),
+                             elapsed_s=time.perf_counter() - t_start, batched=run["batched"])
+for r, result in zip(runs, results):
     path = records.save_run(run["results_dir"], "multiclass", r, result)
-    print(f"clean class {r['clean_class']}, {r['strategy']}, seed {r['seed']}: clean {clean_acc:.3f}, "
-          f"corrupted {corrupted_acc:.3f} → {path.name}")
+    print(f"clean class {r['clean_class']}, {r['strategy']}, seed {r['seed']}: clean {result['clean_acc']:.3f}, "
+          f"corrupted {result['corrupted_acc']:.3f} → {path.name}")

@@ -1,0 +1,241 @@
+"""The multi-class study's own code: the steps of a run its notebook calls, the claims, and the blocks of
+its book page drawn from small synthetic records."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from IPython.display import Markdown  # noqa: E402
+
+from hetnoise import claims, data, multiclass, noise, records, report, studies  # noqa: E402
+from hetnoise.spec import Recipe  # noqa: E402
+
+RESULT_KEYS = ["clean_acc", "corrupted_acc", "clean_precision", "clean_f1", "test_acc", "per_class_acc",
+               "per_class_precision", "confusion", "noise", "history", "best_epoch", "n_params", "n_train", "n_val",
+               "n_test", "data_source", "device", "wall_time_s", "pack_size", "pack_index", "batched"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+def pack(*runs):
+    """Run dicts as `settings.runs` gives them, for the fields the pipeline reads."""
+    return [{"run_id": f"run{i}", "clean_class": clean, "strategy": strategy, "seed": seed}
+            for i, (clean, strategy, seed) in enumerate(runs)]
+
+
+# ------------------------------------------------------------------------------------------- pipeline
+def test_split_is_a_stratified_nine_to_one_partition(digits):
+    train_idx, val_idx = multiclass.split(digits, 0)
+    assert not set(train_idx) & set(val_idx)
+    assert len(train_idx) + len(val_idx) == len(digits.y_train)
+    assert len(val_idx) == pytest.approx(0.1 * len(digits.y_train), abs=digits.num_classes)
+    val_counts = np.bincount(digits.y_train[val_idx].numpy(), minlength=digits.num_classes)
+    assert val_counts.min() > 0
+    again, _ = multiclass.split(digits, 0)
+    other, _ = multiclass.split(digits, 1)
+    assert np.array_equal(train_idx, again) and not np.array_equal(train_idx, other)
+
+
+def test_corrupt_keeps_each_runs_clean_class_and_follows_its_strategy():
+    y = np.repeat(np.arange(10), 200)
+    labels, reports = multiclass.corrupt(y, 1.0, 10, pack((3, "exclude", 0), (7, "include", 1)))
+    assert len(labels) == len(reports) == 2
+    assert np.array_equal(labels[0][y == 3], y[y == 3]) and np.array_equal(labels[1][y == 7], y[y == 7])
+    assert (labels[0][y != 3] != 3).all()  # exclude: no corrupted image gets the clean label
+    assert (labels[1][y != 7] == 7).any()  # include: some do
+    assert (labels[0][y != 3] != y[y != 3]).all()  # p = 1: every other image is relabelled
+    assert reports[0].to_dict()["clean"] == [3] and reports[1].strategy == "include"
+    same, _ = noise.corrupt_classes(y, 1.0, clean=[3], num_classes=10, strategy="exclude", seed=0)
+    assert np.array_equal(labels[0], same)
+
+
+def test_build_gives_one_network_per_run_seeded_by_the_run(digits):
+    nets = multiclass.build("lenet5", digits, pack((0, "exclude", 0), (1, "exclude", 0), (2, "exclude", 1)))
+    weights = [next(net.parameters()).detach() for net in nets]
+    assert len(nets) == 3 and weights[0].equal(weights[1]) and not weights[0].equal(weights[2])
+
+
+def test_run_label_names_the_run():
+    assert multiclass.run_label(pack((4, "include", 2))[0]) == "[run0 clean 4 include seed 2]"
+
+
+def test_fit_predict_evaluate_on_digits(digits):
+    runs = pack((0, "exclude", 0))
+    train_idx, val_idx = multiclass.split(digits, 0)
+    labels, _ = multiclass.corrupt(digits.y_train[train_idx].numpy(), 0.0, digits.num_classes, runs)
+    nets = multiclass.build("lenet5", digits, runs)
+    histories = multiclass.fit(nets, digits, train_idx, val_idx, labels, Recipe(epochs=1, batch_size=128), runs,
+                               device="cpu")
+    assert len(histories) == 1 and histories[0].best_epoch == 1
+    (pred,) = multiclass.predict(nets, digits)
+    assert pred.shape == (len(digits.y_test),) and pred.min() >= 0 and pred.max() < digits.num_classes
+
+
+def test_class_scores_split_the_clean_class_from_the_mean_of_the_others():
+    per_class = np.array([0.9, 0.5, np.nan, 0.7])
+    assert multiclass.class_scores(per_class, 0) == (0.9, pytest.approx(0.6))
+
+
+def test_evaluate_sees_a_clean_class_that_became_a_sink():
+    y = np.repeat(np.arange(4), 5)
+    pred = np.where(y == 1, 1, 0)  # class 1 right, every other image predicted as class 0
+    metrics = multiclass.evaluate(y, pred, 0, 4)
+    assert metrics["clean_acc"] == 1.0 and metrics["clean_precision"] == pytest.approx(5 / 15)
+    assert metrics["corrupted_acc"] == pytest.approx(1 / 3) and metrics["test_acc"] == pytest.approx(10 / 20)
+    assert metrics["per_class_acc"] == [1.0, 1.0, 0.0, 0.0]
+    assert np.array(metrics["confusion"]).sum() == 20 and metrics["confusion"][2][0] == 5
+    assert metrics["clean_f1"] == pytest.approx(2 * (1 / 3) / (1 + 1 / 3))
+
+
+def test_results_hold_the_record_fields_and_share_the_wall_time(digits):
+    y = digits.y_test.numpy()
+    evaluations = [multiclass.evaluate(y, y, clean, digits.num_classes) for clean in (0, 1)]
+    _, reports = multiclass.corrupt(y, 0.5, digits.num_classes, pack((0, "exclude", 0), (1, "exclude", 0)))
+    histories = [multiclass.train.History(epochs=[{"epoch": 1}], best_epoch=1) for _ in range(2)]
+    out = multiclass.results(evaluations, reports, histories, n_params=10, n_train=9, n_val=1, ds=digits,
+                             device="cpu", elapsed_s=8.0, batched=True)
+    assert [list(r) for r in out] == [RESULT_KEYS, RESULT_KEYS]
+    assert [r["pack_index"] for r in out] == [0, 1] and all(r["wall_time_s"] == 4.0 for r in out)
+    assert all(r["batched"] and r["pack_size"] == 2 for r in out)
+    assert set(studies.get("multiclass").result_fields) <= set(RESULT_KEYS)
+    (alone,) = multiclass.results(evaluations[:1], reports[:1], histories[:1], n_params=10, n_train=9, n_val=1,
+                                  ds=digits, device="cpu", elapsed_s=8.0, batched=True)
+    assert alone["batched"] is False and alone["wall_time_s"] == 8.0
+
+
+# --------------------------------------------------------------------------------------------- claims
+def claims_frame(dataset="mnist", ps=(0.0, 0.5, 0.8, 1.0), runs_per_p=3, corrupted_drop=0.0):
+    """Records frame of a flat clean class and corrupted classes losing `corrupted_drop` at p = 0.8."""
+    rng = np.random.default_rng(0)
+    rows = [{"profile": "paper", "dataset": dataset, "strategy": "exclude", "p": p,
+             "clean_acc": 0.98 + rng.normal(0, 0.002), "clean_precision": 0.97 + rng.normal(0, 0.002),
+             "corrupted_acc": 0.95 - (corrupted_drop if p >= 0.8 else 0) + rng.normal(0, 0.002)}
+            for p in ps for _ in range(runs_per_p)]
+    return pd.DataFrame(rows)
+
+
+def test_claims_keep_their_wording_and_verdicts():
+    table = multiclass.check_claims(claims_frame())
+    assert [v.claim for v in table] == [
+        "clean-class accuracy stays flat as the other classes get noisier",
+        "clean-class precision stays flat too (images of other classes do not flow into it)",
+        "corrupted-class accuracy does not drop off until ≈80 % noise"]
+    assert [v.verdict for v in table] == [claims.HOLDS] * 3
+    knee = table[2]
+    assert knee.ours.startswith("at p = 0.8: ") and knee.paper == "holds until p ≈ 0.8 (§5.1)" and knee.runs == 6
+    assert knee.scope == "mnist, strategy exclude"
+    dropped = multiclass.check_claims(claims_frame(corrupted_drop=0.3))[2]
+    assert dropped.verdict == claims.FAILS
+    assert dropped.why == f"at p = 0.8 the corrupted classes lost more than {claims.MARGIN:g} points"
+
+
+def test_knee_claim_needs_runs_below_the_knee_and_none_for_other_data_sets():
+    none_below = multiclass.check_claims(claims_frame(ps=(0.0, 0.9, 1.0)))[2]
+    assert none_below.verdict == claims.TOO_FEW and none_below.why == "no run with 0 < p ≤ 0.8"
+    few = multiclass.check_claims(claims_frame(runs_per_p=2))[2]
+    assert few.verdict == claims.TOO_FEW and few.why == "needs 3 runs at p = 0 and at p = 0.8"
+    assert len(multiclass.check_claims(claims_frame(dataset="cifar100"))) == 2
+    assert multiclass.check_claims(pd.DataFrame()) == []
+
+
+# --------------------------------------------------------------------------------------------- page
+def fake_record(profile, dataset, p, clean_class, strategy, seed=0, precision=True):
+    """A record with the fields the page reads; accuracies fall with p in the corrupted classes only."""
+    counts = [100] * 10
+    result = {"clean_acc": 0.97, "corrupted_acc": 0.95 - 0.3 * p, "test_acc": 0.9, "per_class_acc": [0.9] * 10,
+              "best_epoch": 2, "wall_time_s": 3.0, "n_train": 900, "n_val": 100, "n_test": 200, "n_params": 1234,
+              "noise": {"num_classes": 10, "clean": [clean_class], "counts": counts},
+              "history": {"epochs": [{"epoch": e, "train_acc": 0.5 + 0.1 * e, "val_acc": 0.6 + 0.05 * e}
+                                     for e in (1, 2)]}}
+    if precision:
+        result.update(clean_precision=0.9 - 0.2 * p, clean_f1=0.93 - 0.1 * p)
+    params = {"dataset": dataset, "model": "lenet5", "p": p, "clean_class": clean_class, "strategy": strategy,
+              "seed": seed, "split_seed": 0, "epochs": 2, "batch_size": 128, "optimizer": "adam", "lr": 0.001,
+              "weight_decay": 0.0, "schedule": "constant"}
+    return {"study": "multiclass", "run_id": f"{profile}-{dataset}-{p}-{clean_class}-{strategy}-{seed}",
+            "profile": profile, "params": params, "result": result, "_source": "local",
+            "provenance": {"git_revision": "abcdef0123456", "device_name": "cpu"}}
+
+
+def loaded_of(recs, problems=()):
+    return report.Loaded(recs, records.records_frame(recs), list(problems))
+
+
+def grid(profile, dataset, precision=True):
+    return [fake_record(profile, dataset, p, clean, strategy, precision=precision)
+            for p in (0.0, 0.5, 1.0) for clean in (0, 1) for strategy in ("include", "exclude")]
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the page's blocks display (`displayed`) and how many figures each `plt.show()` showed (`figures`)."""
+    out = {"displayed": [], "figures": []}
+
+    def show():
+        out["figures"].append(len(plt.get_fignums()))
+        plt.close("all")
+
+    monkeypatch.setattr(multiclass, "display", out["displayed"].append)
+    monkeypatch.setattr(plt, "show", show)
+    plt.close("all")
+    return out
+
+
+def markdown(displayed):
+    return [item.data for item in displayed if isinstance(item, Markdown)]
+
+
+def test_runs_section_without_records_says_how_to_make_them(shown):
+    multiclass.runs_section(loaded_of([]))
+    assert markdown(shown["displayed"]) == [multiclass.NO_RECORDS] and not shown["figures"]
+
+
+def test_runs_section_draws_every_profile_in_the_page_order(shown):
+    recs = grid("smoke", "digits") + grid("fashion", "fashion-mnist") + grid("paper", "mnist")
+    studies.get("multiclass").sections["runs"](loaded_of(recs))
+    headings = [text for text in markdown(shown["displayed"]) if text.startswith("###")]
+    assert headings == ["### mnist, profile `paper` (local records)",
+                        "### fashion-mnist, profile `fashion` (local records)",
+                        "### Pipeline check: `smoke` profile, digits\n\nA toy run of the whole pipeline (bundled 8×8 "
+                        "digits, a few epochs); it checks the code, not the paper's claim."]
+    assert shown["figures"] == [1, 1, 1, 1, 1, 1, 1]  # Fig. 4, precision, memorisation; the smoke check: Fig. 4 only
+    texts = markdown(shown["displayed"])
+    assert texts.count("**What was run**") == 3
+    assert any(text.startswith("**Is the clean class a sink?**") and "from the 12 of these 12 runs" in text
+               for text in texts)
+    boxes = [item.data for item in shown["displayed"] if hasattr(item, "data") and "these runs" in item.data]
+    assert [list(box.columns) for box in boxes] == [["", "these runs", "paper"]] * 2 + [["", "these runs"]]
+    assert "12 of the grid's" in boxes[0].set_index("").loc["runs", "these runs"]
+
+
+def test_block_without_precision_leaves_out_the_precision_figure(shown):
+    multiclass.block(loaded_of(grid("paper", "mnist", precision=False)), "paper", "mnist")
+    assert shown["figures"] == [1, 1]
+    assert not any(text.startswith("**Is the clean class a sink?**") for text in markdown(shown["displayed"]))
+
+
+def test_accuracy_table_gives_mean_sd_and_runs_per_strategy_and_p():
+    table = multiclass.accuracy_table(records.records_frame(grid("paper", "mnist"))).data
+    assert list(table.columns) == ["strategy", "p", "clean, mean", "corrupted, mean", "clean, sd", "corrupted, sd",
+                                   "runs"]
+    row = table[(table.strategy == "exclude") & (table.p == 1.0)].iloc[0]
+    assert row["clean, mean"] == pytest.approx(97) and row["corrupted, mean"] == pytest.approx(65) and row.runs == 2
+
+
+def test_blocks_order_paper_first_smoke_last_others_between():
+    frame = pd.DataFrame({"profile": ["smoke", "other", "paper", "fashion", "paper"],
+                          "dataset": ["digits", "mnist", "mnist", "fashion-mnist", "cifar10"]})
+    assert multiclass.blocks(frame) == [("paper", "cifar10"), ("paper", "mnist"), ("fashion", "fashion-mnist"),
+                                        ("other", "mnist"), ("smoke", "digits")]
+
+
+def test_section_renders_the_published_records(tmp_path, monkeypatch):
+    """`report.section` as the page calls it, from an empty results folder: the published records render."""
+    monkeypatch.setattr(plt, "show", plt.close)
+    report.section("multiclass", "runs", results=tmp_path)
