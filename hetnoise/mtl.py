@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from IPython.display import Markdown, display
 
-from hetnoise import claims, data, models, plots, stats, train
+from hetnoise import claims, data, metrics, models, noise, plots, stats, train
 from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_RUNS, NOT_APPLICABLE, TOO_FEW, UNDECIDED, Verdict, at_least, equivalence
 from hetnoise.models import LeNet5Features, MultiHead, ResNet18Features
 from hetnoise.spec import (DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile,
@@ -74,6 +75,34 @@ def subsample(task: Task, per_class: int, seed: int) -> Task:
                                    for c in range(task.num_classes)]))
     idx = torch.from_numpy(keep)
     return Task(task.classes, task.x_train[idx], task.y_train[idx], task.x_val, task.y_val, task.x_test, task.y_test)
+
+
+def make_tasks(ds: data.Dataset, split_seed: int, task1_per_class: int, task2_per_class: int) -> tuple[Task, Task]:
+    """Task1 and Task2 of a seeded class split, each cut to its training images per class (0: all), so
+    that a small Task1 can gain from a large Task2."""
+    task1_classes, task2_classes = split_tasks(ds.num_classes, split_seed)
+    task1 = subsample(task_data(ds, task1_classes, split_seed), task1_per_class, split_seed)
+    task2 = subsample(task_data(ds, task2_classes, split_seed), task2_per_class, split_seed)
+    return task1, task2
+
+
+def corrupt_task2(task: Task, p: float, seed: int) -> tuple[Task, noise.ClassNoiseReport]:
+    """The task with each training label replaced, with probability p, by another class of the same task
+    (the paper corrupts Task2 within Task2), and the report of what changed."""
+    noisy, report = noise.corrupt_classes(task.y_train.numpy(), p, clean=[], num_classes=task.num_classes,
+                                          strategy="exclude", seed=seed)
+    return replace(task, y_train=torch.from_numpy(noisy)), report
+
+
+def trained_tasks(mode: str, task1: Task, task2: Task) -> list[Task]:
+    """The tasks a run trains on: both for multi-task learning, Task1 alone for the single-task baseline."""
+    return [task1, task2] if mode == "mtl" else [task1]
+
+
+def steps_per_epoch(task1: Task, task2: Task, batch_size: int) -> int:
+    """Steps in an epoch: one pass over the larger task in both modes, so that the single-task baseline
+    gives Task1 as many updates as multi-task learning does."""
+    return max(1, max(len(task1.x_train), len(task2.x_train)) // batch_size)
 
 
 def labels_digest(labels: torch.Tensor) -> str:
@@ -148,6 +177,79 @@ def fit_mtl(model: MultiHead, tasks: list[Task], r: Recipe, *, mean, std, device
     (hist,) = train.fit_epochs(r.epochs, train_epoch, validate, keep, select="task1_val_loss", log=log, label=label)
     restore()
     return hist
+
+
+def evaluate_tasks(model: MultiHead, tasks: list[Task], mean, std) -> tuple[list[float], list[np.ndarray]]:
+    """Test accuracy of each task, overall and per class, from the task's own head on its true labels."""
+    accuracy, per_class = [], []
+    for t, task in enumerate(tasks):
+        pred = train.predict(model, task.x_test, mean, std, task=t).argmax(1).numpy()
+        per_class.append(metrics.per_class_accuracy(task.y_test.numpy(), pred, task.num_classes))
+        accuracy.append(float((pred == task.y_test.numpy()).mean()))
+    return accuracy, per_class
+
+
+def result(mode: str, task1: Task, task2: Task, task2_noise: noise.ClassNoiseReport, history: train.History,
+           scores: tuple[list[float], list[np.ndarray]], *, steps_per_epoch: int, n_params: int,
+           seconds_per_step: float, device: str, data_source: str, wall_time_s: float) -> dict:
+    """The result a run records: test accuracies (Task2's only when trained), the class split, Task2's noise
+    and digests of the labels trained on, so that a record says which data a run saw."""
+    accuracy, per_class = scores
+    trained_task2 = len(accuracy) > 1
+    return dict(task1_acc=accuracy[0], task2_acc=accuracy[1] if trained_task2 else None,
+                task1_per_class_acc=per_class[0].tolist(),
+                task2_per_class_acc=per_class[1].tolist() if trained_task2 else None,
+                task1_classes=task1.classes, task2_classes=task2.classes,
+                task2_noise=task2_noise.to_dict() if mode == "mtl" else None,
+                task1_labels_sha256=labels_digest(task1.y_train), task2_labels_sha256=labels_digest(task2.y_train),
+                task1_train_size=len(task1.x_train), task2_train_size=len(task2.x_train),
+                steps_per_epoch=steps_per_epoch, history=history.to_dict(), best_epoch=history.best_epoch,
+                n_params=n_params, seconds_per_step=seconds_per_step, device=device, data_source=data_source,
+                wall_time_s=wall_time_s)
+
+
+def task_colour(t: int) -> str:
+    """Task1 in the clean colour, Task2 (the noisy one) in the corrupted colour."""
+    return plots.CLEAN if t == 0 else plots.CORRUPT
+
+
+def curves_figure(history: train.History, n_tasks: int):
+    """A run's loss (training and validation) and validation accuracy per epoch for each task, the kept
+    epoch marked; with its alt text."""
+    curves = pd.DataFrame(history.epochs)
+    fig, axes = plt.subplots(1, 2, figsize=(5.8, 3))
+    for t in range(n_tasks):
+        axes[0].plot(curves.epoch, curves[f"task{t + 1}_train_loss"], color=task_colour(t), ls="--", marker="o",
+                     ms=3, label=f"Task{t + 1} train")
+        axes[0].plot(curves.epoch, curves[f"task{t + 1}_val_loss"], color=task_colour(t), marker="o", ms=3,
+                     label=f"Task{t + 1} validation")
+        axes[1].plot(curves.epoch, curves[f"task{t + 1}_val_acc"], color=task_colour(t), marker="o", ms=3,
+                     label=f"Task{t + 1}")
+    axes[0].set(xlabel="epoch", ylabel="cross-entropy")
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy")
+    for ax in axes:
+        ax.axvline(history.best_epoch, color="grey", ls=":")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=n_tasks * 2, frameon=False)
+    alt = (f"Training and validation loss and validation accuracy (true labels) of "
+           f"{' and '.join(f'Task{t + 1}' for t in range(n_tasks))} per epoch; "
+           f"lowest Task1 validation loss at epoch {history.best_epoch}.")
+    return fig, alt
+
+
+def per_class_figure(scores: tuple[list[float], list[np.ndarray]], mode: str, p: float):
+    """Each task's test accuracy per class, sorted, with the overall accuracy in the legend; with its alt text."""
+    accuracy, per_class = scores
+    fig, ax = plt.subplots(figsize=(5.8, 3))
+    for t, task_accuracy in enumerate(per_class):
+        ax.plot(np.sort(task_accuracy), marker="o", ms=3, color=task_colour(t), label=f"Task{t + 1}: {accuracy[t]:.3f}")
+    ax.set(xlabel="class (sorted by accuracy)", ylabel="test accuracy", ylim=(0, 1.02), title=f"{mode.upper()}, p = {p}")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(loc="lower right")
+    alt = (f"Test accuracy of each class, sorted, {mode.upper()} at p = {p}: "
+           + ", ".join(f"Task{t + 1} {value:.3f} overall" for t, value in enumerate(accuracy)) + ".")
+    return fig, alt
 
 
 def seconds_per_step(model: MultiHead, tasks: list[Task], r: Recipe, *, mean, std, device="",
@@ -244,89 +346,172 @@ def transfer_benefit(frame):
     return pd.DataFrame(rows, columns=["p", "benefit", "low", "high", "mtl runs", "stl runs", "paired"])
 
 
+WHY_FEW = f"needs {MIN_RUNS} runs per cell"
+NO_PREMISE = "no transfer benefit at p = 0 shown, so there is none to shrink"
+
+
+@dataclass
+class Slice:
+    """One slice of the records the claims are checked on (a profile, data set and weight decay): its
+    multi-task runs by p and its single-task runs, Task1 accuracy in points."""
+    profile: str
+    scope: str
+    multi: pd.DataFrame
+    single: pd.DataFrame
+
+    def at(self, p: float) -> pd.DataFrame:
+        """The multi-task runs at p (none when p is not in the grid)."""
+        return self.multi[self.multi.p == p]
+
+    def too_few(self) -> bool:
+        """Whether p = 0, p = 1 or the baseline has fewer than MIN_RUNS runs."""
+        return min(len(self.at(0.0)), len(self.at(1.0)), len(self.single)) < MIN_RUNS
+
+    def verdict(self, claim: str, paper_text: str, ours: str, verdict: str, why: str, test: str,
+                runs: int) -> Verdict:
+        """A verdict on this slice."""
+        return Verdict("multi-task", claim, self.scope, self.profile, paper_text, ours, verdict, why, test, runs)
+
+
+def task1_difference(runs: pd.DataFrame, baseline: pd.DataFrame) -> tuple[float, float, float, bool]:
+    """Task1 accuracy of `runs` minus `baseline` with its 95 % interval, paired by class split and seed when
+    every run has a partner."""
+    return stats.matched_diff(runs, baseline, "task1_acc", PAIR_KEYS)
+
+
+def pairing(paired: bool) -> str:
+    """How a difference was taken, for the text of a test."""
+    return " (paired by class split and seed)" if paired else ""
+
+
+def gated(verdict: str, too_few: bool, premise: str) -> str:
+    """A claim about the benefit: too few runs, not applicable without a benefit at p = 0, else its verdict."""
+    return TOO_FEW if too_few else NOT_APPLICABLE if premise != HOLDS else verdict
+
+
+def premise_claim(cells: Slice) -> tuple[Verdict, str]:
+    """Multi-task learning helps Task1 at p = 0, the premise of the other claims: its verdict, and the test's
+    outcome whatever the number of runs (the claims about the benefit are gated on it)."""
+    est, lo, hi, paired = task1_difference(cells.at(0.0), cells.single)
+    premise = at_least(lo, hi, 0.0)
+    why = {HOLDS: "", FAILS: "MTL is below STL at p = 0", UNDECIDED: "the interval includes 0"}
+    return cells.verdict("multi-task learning helps Task1 at p = 0 (the premise)", f"+{PAPER['benefit_p0']} points (§5.2)",
+                         claims.interval(est, lo, hi), TOO_FEW if cells.too_few() else premise,
+                         WHY_FEW if cells.too_few() else why[premise],
+                         f"MTL − STL on Task1 at p = 0{pairing(paired)}, 95 % bootstrap CI, above 0",
+                         len(cells.at(0.0)) + len(cells.single)), premise
+
+
+def shrinks_claim(cells: Slice, premise: str) -> Verdict:
+    """The benefit falls as Task2 gets noisier: Task1 accuracy at p = 0 above that at p = 1."""
+    est, lo, hi, paired = task1_difference(cells.at(0.0), cells.at(1.0))
+    verdict = gated(at_least(lo, hi, 0.0), cells.too_few(), premise)
+    why = {TOO_FEW: WHY_FEW, NOT_APPLICABLE: NO_PREMISE, HOLDS: "",
+           FAILS: "Task1 accuracy is higher at p = 1 than at p = 0", UNDECIDED: "the interval includes 0"}
+    return cells.verdict("the transfer benefit shrinks as Task2 gets noisier",
+                         f"+{PAPER['benefit_p0']} points at p = 0 → {PAPER['benefit_p1']:g} at p = 1 (§5.2)",
+                         f"benefit at p = 0 minus at p = 1: {claims.interval(est, lo, hi)}", verdict, why[verdict],
+                         f"Task1 accuracy of MTL at p = 0 minus at p = 1{pairing(paired)}, 95 % bootstrap CI, above 0",
+                         len(cells.at(0.0)) + len(cells.at(1.0)))
+
+
+def gone_claim(cells: Slice, premise: str) -> Verdict:
+    """At p = 1 the benefit is gone: MTL − STL inside ±MARGIN."""
+    est, lo, hi, paired = task1_difference(cells.at(1.0), cells.single)
+    verdict = gated(equivalence(lo, hi, MARGIN), cells.too_few(), premise)
+    why = {TOO_FEW: WHY_FEW, NOT_APPLICABLE: NO_PREMISE, HOLDS: "",
+           FAILS: f"MTL − STL at p = 1 lies beyond ±{MARGIN:g} points",
+           UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}
+    return cells.verdict("at p = 1 the transfer benefit is gone (≈ 0)", f"{PAPER['benefit_p1']:g} points (§5.2)",
+                         claims.interval(est, lo, hi), verdict, why[verdict],
+                         f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % bootstrap CI, inside ±{MARGIN:g} points",
+                         len(cells.at(1.0)) + len(cells.single))
+
+
+def blind_p(dataset: str) -> tuple[int, float]:
+    """Task2's number of classes K and the p at which its labels say nothing of the image, (K − 1)/K: each
+    of its K classes is then equally likely whatever the image."""
+    task2_classes = len(split_tasks(data.num_classes(dataset), 0)[1])
+    return task2_classes, (task2_classes - 1) / task2_classes
+
+
+def nearest_p(grid: list[float], target: float) -> float:
+    """The value of the grid closest to `target` (the first of two as close)."""
+    return grid[int(np.argmin([abs(value - target) for value in grid]))]
+
+
+def lowest(benefit: pd.DataFrame):
+    """The row of the smallest benefit (the first of equals), None without rows."""
+    worst = None
+    for row in benefit.itertuples():
+        if worst is None or row.benefit < worst.benefit:
+            worst = row
+    return worst
+
+
+def blind_claim(cells: Slice, premise: str, dataset: str) -> Verdict | None:
+    """The benefit is gone where Task2's labels carry no information (p nearest (K − 1)/K in the grid); None
+    when that nearest p is 1, already checked."""
+    task2_classes, blind = blind_p(dataset)
+    grid = sorted(cells.multi.p.unique())
+    chosen = nearest_p(grid, blind) if grid else 1.0
+    if chosen == 1.0:
+        return None
+    runs = cells.at(chosen)
+    est, lo, hi, paired = task1_difference(runs, cells.single)
+    verdict = gated(equivalence(lo, hi, MARGIN), min(len(runs), len(cells.single)) < MIN_RUNS, premise)
+    why = {TOO_FEW: WHY_FEW, NOT_APPLICABLE: NO_PREMISE, HOLDS: "",
+           FAILS: f"MTL − STL at p = {chosen:g} lies beyond ±{MARGIN:g} points",
+           UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}
+    return cells.verdict(f"the transfer benefit is gone where Task2's labels say nothing of the image "
+                         f"(p = {task2_classes - 1}/{task2_classes}; p = {chosen:g} in the grid)",
+                         "gone at full corruption, where its 50-class labels carry almost none (§5.2)",
+                         claims.interval(est, lo, hi), verdict, why[verdict],
+                         f"MTL − STL on Task1 at p = {chosen:g}{pairing(paired)}, 95 % bootstrap CI, inside "
+                         f"±{MARGIN:g} points", len(runs) + len(cells.single))
+
+
+def never_below_claim(cells: Slice, part: pd.DataFrame) -> Verdict:
+    """MTL Task1 is nowhere more than MARGIN below STL: every p's benefit interval above −MARGIN."""
+    benefit = transfer_benefit(part)
+    per_p = [at_least(row.low, row.high, -MARGIN) for row in benefit.itertuples()]
+    worst = lowest(benefit)
+    too_few = benefit.empty or claims.few(cells.multi) or len(cells.single) < MIN_RUNS
+    verdict = (TOO_FEW if too_few else FAILS if FAILS in per_p
+               else HOLDS if all(each == HOLDS for each in per_p) else UNDECIDED)
+    why = {TOO_FEW: WHY_FEW, HOLDS: "", FAILS: f"at some p MTL is more than {MARGIN:g} points below STL",
+           UNDECIDED: f"at some p the interval straddles −{MARGIN:g} points"}
+    ours = (f"lowest at p = {worst.p:g}: {claims.interval(worst.benefit, worst.low, worst.high)}"
+            if worst is not None else "–")
+    return cells.verdict("MTL Task1 does not fall far below single-task learning at any p",
+                         f"STL {PAPER['stl_task1']} %; MTL not far below it (Fig. 5, §5.2)", ours, verdict, why[verdict],
+                         f"MTL − STL on Task1 at every p{pairing(benefit.paired.all() if len(benefit) else False)}, "
+                         f"95 % bootstrap CI, above −{MARGIN:g} points", len(cells.multi) + len(cells.single))
+
+
+def slice_claims(part: pd.DataFrame, profile: str, scope: str, dataset: str) -> list[Verdict]:
+    """The claims on one slice of the records, in the order the page lists them."""
+    part = part.assign(task1_acc=100 * part.task1_acc.astype(float))
+    cells = Slice(profile, scope, part[part["mode"] == "mtl"], part[part["mode"] == "stl"])
+    first, premise = premise_claim(cells)
+    found = [first, shrinks_claim(cells, premise), gone_claim(cells, premise),
+             blind_claim(cells, premise, dataset), never_below_claim(cells, part)]
+    return [verdict for verdict in found if verdict is not None]
+
+
 def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     """Transfer benefit (MTL − STL on Task1) at p = 0, its fall with Task2 noise, ≈ 0 at p = 1, and MTL never
-    far below STL; the two claims about the benefit need a benefit at p = 0 to be applicable."""
-    out = []
+    far below STL, per profile, data set and weight decay; the claims about the benefit need a benefit at
+    p = 0 to be applicable."""
     if frame.empty or "mode" not in frame:
-        return out
+        return []
     keys = ["profile", "dataset"] + (["weight_decay"] if "weight_decay" in frame else [])
+    out = []
     for key, part in frame.groupby(keys, dropna=False):
         profile, dataset = key[0], key[1]
         scope = claims.scope(dataset, *([f"weight decay {key[2]:g}"] if len(key) > 2 else []))
-        part = part.assign(task1_acc=100 * part.task1_acc.astype(float))
-        m, stl = part[part["mode"] == "mtl"], part[part["mode"] == "stl"]
-        t1 = {q: g for q, g in m.groupby("p")}
-        p0, p1 = t1.get(0.0, m.iloc[:0]), t1.get(1.0, m.iloc[:0])
-        few = min(len(p0), len(p1), len(stl)) < MIN_RUNS
-        diff = lambda a, b: stats.matched_diff(a, b, "task1_acc", PAIR_KEYS)
-        pairing = lambda paired: " (paired by class split and seed)" if paired else ""
-        row = lambda claim, paper_text, ours, verdict, why, test, n: Verdict(
-            "multi-task", claim, scope, profile, paper_text, ours, verdict, why, test, n)
-        est0, lo0, hi0, paired = diff(p0, stl)
-        premise = at_least(lo0, hi0, 0.0)
-        out.append(row("multi-task learning helps Task1 at p = 0 (the premise)", f"+{PAPER['benefit_p0']} points (§5.2)",
-                       claims.interval(est0, lo0, hi0), TOO_FEW if few else premise,
-                       f"needs {MIN_RUNS} runs per cell" if few else
-                       {HOLDS: "", FAILS: "MTL is below STL at p = 0", UNDECIDED: "the interval includes 0"}[premise],
-                       f"MTL − STL on Task1 at p = 0{pairing(paired)}, 95 % bootstrap CI, above 0",
-                       len(p0) + len(stl)))
-        not_applicable = "no transfer benefit at p = 0 shown, so there is none to shrink"
-        est, lo, hi, paired = diff(p0, p1)
-        verdict = TOO_FEW if few else NOT_APPLICABLE if premise != HOLDS else at_least(lo, hi, 0.0)
-        out.append(row("the transfer benefit shrinks as Task2 gets noisier",
-                       f"+{PAPER['benefit_p0']} points at p = 0 → {PAPER['benefit_p1']:g} at p = 1 (§5.2)",
-                       f"benefit at p = 0 minus at p = 1: {claims.interval(est, lo, hi)}", verdict,
-                       {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
-                        FAILS: "Task1 accuracy is higher at p = 1 than at p = 0",
-                        UNDECIDED: "the interval includes 0"}[verdict],
-                       f"Task1 accuracy of MTL at p = 0 minus at p = 1{pairing(paired)}, 95 % bootstrap CI, above 0",
-                       len(p0) + len(p1)))
-        est, lo, hi, paired = diff(p1, stl)
-        verdict = TOO_FEW if few else NOT_APPLICABLE if premise != HOLDS else equivalence(lo, hi, MARGIN)
-        out.append(row("at p = 1 the transfer benefit is gone (≈ 0)", f"{PAPER['benefit_p1']:g} points (§5.2)",
-                       claims.interval(est, lo, hi), verdict,
-                       {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
-                        FAILS: f"MTL − STL at p = 1 lies beyond ±{MARGIN:g} points",
-                        UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}[verdict],
-                       f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % bootstrap CI, inside ±{MARGIN:g} points",
-                       len(p1) + len(stl)))
-        k2 = len(split_tasks(data.num_classes(dataset), 0)[1])  # Task2's classes
-        blind = (k2 - 1) / k2  # labels independent of the image: each of the k2 classes equally likely
-        q = min(t1, key=lambda v: abs(v - blind)) if t1 else 1.0
-        if q != 1.0:
-            pq = t1[q]
-            est, lo, hi, paired = diff(pq, stl)
-            few_q = min(len(pq), len(stl)) < MIN_RUNS
-            verdict = TOO_FEW if few_q else NOT_APPLICABLE if premise != HOLDS else equivalence(lo, hi, MARGIN)
-            out.append(row(f"the transfer benefit is gone where Task2's labels say nothing of the image "
-                           f"(p = {k2 - 1}/{k2}; p = {q:g} in the grid)",
-                           f"gone at full corruption, where its 50-class labels carry almost none (§5.2)",
-                           claims.interval(est, lo, hi), verdict,
-                           {TOO_FEW: f"needs {MIN_RUNS} runs per cell", NOT_APPLICABLE: not_applicable, HOLDS: "",
-                            FAILS: f"MTL − STL at p = {q:g} lies beyond ±{MARGIN:g} points",
-                            UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}[verdict],
-                           f"MTL − STL on Task1 at p = {q:g}{pairing(paired)}, 95 % bootstrap CI, inside "
-                           f"±{MARGIN:g} points",
-                           len(pq) + len(stl)))
-        benefit = transfer_benefit(part)
-        per_p = [(r.p, r.benefit, r.low, r.high) for r in benefit.itertuples()]
-        verdicts = [at_least(lo, hi, -MARGIN) for _, _, lo, hi in per_p]
-        worst = min(per_p, key=lambda t: t[1]) if per_p else None
-        too_few = not per_p or claims.few(m) or len(stl) < MIN_RUNS
-        verdict = (TOO_FEW if too_few else FAILS if FAILS in verdicts
-                   else HOLDS if all(v == HOLDS for v in verdicts) else UNDECIDED)
-        out.append(row("MTL Task1 does not fall far below single-task learning at any p",
-                       f"STL {PAPER['stl_task1']} %; MTL not far below it (Fig. 5, §5.2)",
-                       f"lowest at p = {worst[0]:g}: {claims.interval(*worst[1:])}" if worst else "–", verdict,
-                       {TOO_FEW: f"needs {MIN_RUNS} runs per cell", HOLDS: "",
-                        FAILS: f"at some p MTL is more than {MARGIN:g} points below STL",
-                        UNDECIDED: f"at some p the interval straddles −{MARGIN:g} points"}[verdict],
-                       f"MTL − STL on Task1 at every p{pairing(benefit.paired.all() if len(benefit) else False)}, "
-                       f"95 % bootstrap CI, above −{MARGIN:g} points",
-                       len(m) + len(stl)))
+        out += slice_claims(part, profile, scope, dataset)
     return out
-
 
 
 def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit: tuple[float, float]):
@@ -359,6 +544,105 @@ def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit:
     return fig
 
 
+NO_RECORDS = ("No multi-task records yet. Produce them with `hetnoise sweep mtl --profile smoke` (minutes on a CPU), "
+              "`--profile real` (MNIST, about an hour on two cores) or `--profile paper` (GPU), then rebuild the book.")
+
+
+def accuracy_caption(part: pd.DataFrame, benefit: pd.DataFrame, weight_decay: float) -> str:
+    """The line above a table of accuracies: what its numbers are, how the benefit is paired and the
+    single-task baseline's Task1 accuracy."""
+    from hetnoise import report
+
+    single = part[part["mode"] == "stl"].task1_acc
+    pairs = ("each MTL run minus the STL run of its class split and seed, then averaged" if benefit.paired.all()
+             else "mean MTL minus mean STL")
+    return (f"**Test accuracy (%) per p, weight decay {weight_decay:g}**: mean and 95 % bootstrap interval over runs; "
+            f"benefit: {pairs}. Single-task Task1 (STL): **{report.mean_interval(single)}** ({len(single)} runs).")
+
+
+def benefit_text(row) -> str:
+    """"+3.5 [+1.6, +5.3]": a benefit in points with its interval when there is one."""
+    ci = f" [{100 * row.low:+.1f}, {100 * row.high:+.1f}]" if pd.notna(row.low) else ""
+    return f"{100 * row.benefit:+.1f}{ci}"
+
+
+def accuracy_table(part: pd.DataFrame, benefit: pd.DataFrame) -> pd.DataFrame:
+    """Per p: Task1 and Task2 accuracy of the multi-task runs (mean and interval, %), the transfer benefit
+    and the number of runs."""
+    from hetnoise import report
+
+    rows = []
+    for (p, runs), row in zip(part[part["mode"] == "mtl"].groupby("p"), benefit.itertuples()):
+        rows.append({"p": p, "Task1, MTL": report.mean_interval(runs.task1_acc),
+                     "Task2, MTL (noisy)": report.mean_interval(runs.task2_acc),
+                     "benefit, MTL − STL (points)": benefit_text(row), "runs": len(runs)})
+    return pd.DataFrame(rows)
+
+
+def run_facts(recs: list[dict]) -> dict[str, str]:
+    """The rows of the "What was run" box that are the study's own: the two tasks and the shared trunk."""
+    res, params = recs[0]["result"], recs[0]["params"]
+    facts = {}
+    if "task1_train_size" in res:
+        facts["data"] = (f"{params['dataset']}: classes split at random into two tasks of {len(res['task1_classes'])}; "
+                         f"Task1 {params['task1_per_class'] or 'all'} training images per class "
+                         f"({res['task1_train_size']:,}), Task2 {params['task2_per_class'] or 'all'} "
+                         f"({res['task2_train_size']:,}); validation 1/10 of each task's images, test: the test "
+                         "images of each task's classes")
+    facts["network"] = (f"{params.get('model', 'resnet18')} trunk × {params['width']:g} width, Mish, two heads; "
+                        f"{res.get('n_params', 0):,} parameters")
+    return facts
+
+
+def show_weight_decay(part: pd.DataFrame, profile: str, weight_decay: float) -> None:
+    """Fig. 5 of one profile at one weight decay, and its table of accuracies and benefits."""
+    data_sets = ", ".join(sorted(part.dataset.unique()))
+    benefit = transfer_benefit(part)
+    fig = figure(part, benefit, f"{data_sets}, weight decay {weight_decay:g}", (PAPER["benefit_p0"], PAPER["benefit_p1"]))
+    fig.suptitle(f"profile '{profile}' · {data_sets} · {len(part)} runs over {part.split_seed.nunique()} split(s) on "
+                 f"{', '.join(sorted(part.device.unique()))} · mean ± 1 std", fontsize=9, color="#555")
+    plt.show()
+    display(Markdown(accuracy_caption(part, benefit, weight_decay)))
+    display(accuracy_table(part, benefit).style.hide(axis="index").format({"p": "{:g}"}))
+
+
+def show_profile(loaded, profile: str) -> None:
+    """Fig. 5 and its table for each weight decay of a profile (the larger first), then its "What was run"
+    box; a line saying so when the profile has no records."""
+    from hetnoise import report
+
+    chosen = loaded.of(profile=profile)
+    if chosen.frame.empty:
+        display(Markdown(f"No records of profile `{profile}` here yet."))
+        return
+    for weight_decay in sorted(chosen.frame.weight_decay.unique(), reverse=True):
+        show_weight_decay(chosen.frame[chosen.frame.weight_decay == weight_decay], profile, weight_decay)
+    display(Markdown("**What was run**"))
+    display(report.what_was_run("mtl", chosen.records, profile, report.grid_size("mtl", profile),
+                                **run_facts(chosen.records)))
+
+
+def real_section(loaded) -> None:
+    """The page's main block: MNIST digits in two tasks on a CPU (profile `real`)."""
+    show_profile(loaded, "real")
+
+
+def paper_section(loaded) -> None:
+    """CIFAR-100 at the paper's scale (profile `paper`), when its records are present."""
+    show_profile(loaded, "paper")
+
+
+def smoke_section(loaded) -> None:
+    """The pipeline check (profile `smoke`), and how to produce records when there are none at all."""
+    show_profile(loaded, "smoke")
+    if loaded.frame.empty:
+        display(Markdown(NO_RECORDS))
+
+
+SECTIONS = {"real": real_section, "paper": paper_section, "smoke": smoke_section}
+
+
 STUDY = Study(name="mtl", title="Multi-task", version=2, params=PARAMS, profiles=PROFILES, grids=GRIDS,
               result_fields=RESULT_FIELDS, paper_setup=PAPER_SETUP, claims=check_claims,
-              key_params=("dataset", "p", "mode", "weight_decay", "split_seed", "seed", "epochs"), published=PUBLISHED)
+              key_params=("dataset", "p", "mode", "weight_decay", "split_seed", "seed", "epochs"), published=PUBLISHED,
+              sections=SECTIONS)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 from conftest import ROOT, papermill
 from hetnoise import data, models, mtl, noise, records, train
@@ -160,3 +161,201 @@ def test_real_profile_runs_at_toy_size_on_mnist(tmp_path):
     assert res["task1_train_size"] == 25 and res["task2_train_size"] == 200
     assert res["steps_per_epoch"] == 200 // rec["params"]["batch_size"]
     assert 0 <= res["task1_acc"] <= 1 and abs(res["task2_noise"]["overall_rate"] - 0.5) < 0.15
+
+
+def test_make_tasks_splits_the_classes_and_cuts_each_task_to_its_size():
+    ds = data.load("digits")
+    task1, task2 = mtl.make_tasks(ds, 1, 4, 0)
+    classes1, classes2 = mtl.split_tasks(10, 1)
+    assert (task1.classes, task2.classes) == (classes1, classes2)
+    assert np.bincount(task1.y_train.numpy(), minlength=5).tolist() == [4] * 5
+    whole = mtl.task_data(ds, classes2, 1)
+    assert torch.equal(task2.x_train, whole.x_train) and torch.equal(task2.y_train, whole.y_train)
+
+
+def test_corrupt_task2_changes_training_labels_only_within_the_task():
+    ds = data.load("digits")
+    _, task2 = mtl.make_tasks(ds, 0, 0, 0)
+    clean = task2.y_train.clone()
+    noisy, report = mtl.corrupt_task2(task2, 1.0, seed=0)
+    assert torch.equal(task2.y_train, clean)  # the task given is left as it was
+    assert bool((noisy.y_train != clean).all()) and set(noisy.y_train.tolist()) <= set(range(5))
+    assert report.changed.all() and len(report.changed) == len(clean)
+    assert noisy.x_train is task2.x_train and noisy.y_val is task2.y_val and noisy.y_test is task2.y_test
+    assert torch.equal(mtl.corrupt_task2(task2, 0.0, seed=0)[0].y_train, clean)
+
+
+def fake_task(n_train: int, classes=(0, 1, 2, 3, 4)) -> mtl.Task:
+    """A task of blank 8×8 images, labels cycling through its classes."""
+    def part(n):
+        return torch.zeros(n, 1, 8, 8, dtype=torch.uint8), torch.arange(n) % len(classes)
+    return mtl.Task(list(classes), *part(n_train), *part(10), *part(20))
+
+
+def test_an_epoch_is_one_pass_over_the_larger_task_in_both_modes():
+    small, large = fake_task(25), fake_task(5000)
+    assert mtl.steps_per_epoch(small, large, 64) == 5000 // 64 == mtl.steps_per_epoch(large, small, 64)
+    assert mtl.steps_per_epoch(fake_task(10), fake_task(20), 64) == 1
+    assert mtl.trained_tasks("mtl", small, large) == [small, large]
+    assert mtl.trained_tasks("stl", small, large) == [small]
+
+
+RESULT_KEYS = ["task1_acc", "task2_acc", "task1_per_class_acc", "task2_per_class_acc", "task1_classes", "task2_classes",
+               "task2_noise", "task1_labels_sha256", "task2_labels_sha256", "task1_train_size", "task2_train_size",
+               "steps_per_epoch", "history", "best_epoch", "n_params", "seconds_per_step", "device", "data_source",
+               "wall_time_s"]
+
+
+@pytest.mark.parametrize("mode", ["mtl", "stl"])
+def test_result_records_both_tasks_and_task2_only_when_trained(mode):
+    ds = data.load("digits")
+    task1, task2 = mtl.make_tasks(ds, 0, 3, 0)
+    task2, report = mtl.corrupt_task2(task2, 0.5, seed=0)
+    tasks = mtl.trained_tasks(mode, task1, task2)
+    net = mtl.build_model([t.num_classes for t in tasks], 0.125, "mish", 1, seed=0)
+    scores = mtl.evaluate_tasks(net, tasks, ds.mean, ds.std)
+    assert len(scores[0]) == len(scores[1]) == len(tasks)
+    assert all(0 <= a <= 1 for a in scores[0]) and len(scores[1][0]) == 5
+    history = train.History(epochs=[{"epoch": 1}], best_epoch=1)
+    res = mtl.result(mode, task1, task2, report, history, scores, steps_per_epoch=7, n_params=100,
+                     seconds_per_step=0.1, device="cpu", data_source="bundled", wall_time_s=2.0)
+    assert list(res) == RESULT_KEYS
+    assert res["task1_acc"] == scores[0][0] and res["task1_classes"] == task1.classes
+    assert res["task1_train_size"] == 15 and res["steps_per_epoch"] == 7 and res["best_epoch"] == 1
+    assert res["task2_labels_sha256"] == mtl.labels_digest(task2.y_train)
+    if mode == "mtl":
+        assert res["task2_acc"] == scores[0][1] and res["task2_noise"]["overall_rate"] == report.to_dict()["overall_rate"]
+    else:
+        assert res["task2_acc"] is None and res["task2_per_class_acc"] is None and res["task2_noise"] is None
+    json.dumps(res)
+
+
+def test_run_figures_draw_each_task_and_say_so_in_their_alt_text():
+    epochs = [{"epoch": e, **{f"task{t}_{k}": 1.0 / e for t in (1, 2) for k in ("train_loss", "val_loss", "val_acc")}}
+              for e in (1, 2, 3)]
+    fig, alt = mtl.curves_figure(train.History(epochs=epochs, best_epoch=2), 2)
+    assert len(fig.axes[0].lines) == 5 and "Task1 and Task2" in alt and "epoch 2" in alt
+    fig, alt = mtl.per_class_figure(([0.9], [np.array([1.0, 0.8, 0.9])]), "stl", 0.5)
+    assert len(fig.axes[0].lines) == 1 and fig.axes[0].get_title() == "STL, p = 0.5"
+    assert alt == "Test accuracy of each class, sorted, STL at p = 0.5: Task1 0.900 overall."
+
+
+def fake_record(profile: str, mode: str, p: float, split_seed: int, seed: int, weight_decay: float,
+                task1_acc: float, task2_acc: float | None) -> dict:
+    """A record with the fields the page reads."""
+    params = {"dataset": "mnist", "mode": mode, "model": "lenet5", "p": p, "width": 1.0, "task1_per_class": 5,
+              "task2_per_class": 1000, "seed": seed, "split_seed": split_seed, "epochs": 8, "batch_size": 64,
+              "optimizer": "sgd", "lr": 0.02, "weight_decay": weight_decay, "schedule": "cosine", "augment": False}
+    result = {"task1_acc": task1_acc, "task2_acc": task2_acc, "task1_classes": [0, 2, 4, 6, 8],
+              "task1_train_size": 25, "task2_train_size": 5000, "n_params": 61706, "device": "cpu",
+              "wall_time_s": 20.0, "best_epoch": 8}
+    return {"study": "mtl", "run_id": f"{profile}-{mode}-{p}-{split_seed}-{seed}-{weight_decay}", "profile": profile,
+            "params": params, "result": result, "provenance": {"git_revision": "abc", "device_name": "cpu"}}
+
+
+def fake_loaded(profile: str = "real", weight_decays=(5e-4,), benefit_at_1: float = 0.0):
+    """Three splits, one seed: STL Task1 80 %, MTL 85 % at p = 0 falling to 80 % + benefit_at_1 at p = 1."""
+    from hetnoise import report
+
+    recs = []
+    for weight_decay in weight_decays:
+        for split in range(3):
+            wobble = 0.01 * split
+            recs.append(fake_record(profile, "stl", 0.0, split, 0, weight_decay, 0.80 + wobble, None))
+            for p in (0.0, 0.5, 0.818, 1.0):
+                recs.append(fake_record(profile, "mtl", p, split, 0, weight_decay,
+                                        0.85 - (0.05 - benefit_at_1) * p + wobble + 0.001 * split * p, 0.98 - 0.9 * p))
+    return report.Loaded(recs, records.records_frame(recs), [])
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What a section displays, in order: Markdown text, tables (as DataFrames) and figures."""
+    out = []
+
+    def display(obj, **kw):
+        out.append(getattr(obj, "data", obj))
+
+    def show():
+        out.extend(mtl.plt.figure(n) for n in mtl.plt.get_fignums())
+        mtl.plt.close("all")
+
+    mtl.plt.close("all")
+    monkeypatch.setattr(mtl, "display", display)
+    monkeypatch.setattr(mtl.plt, "show", show)
+    return out
+
+
+def test_real_section_draws_a_figure_and_table_per_weight_decay_then_the_box(shown):
+    mtl.real_section(fake_loaded(weight_decays=(5e-5, 5e-4)))
+    figures = [item for item in shown if isinstance(item, Figure)]
+    assert [f.axes[0].get_title() for f in figures] == ["mnist, weight decay 0.0005", "mnist, weight decay 5e-05"]
+    assert "profile 'real' · mnist · 15 runs over 3 split(s) on cpu" in figures[0]._suptitle.get_text()
+    captions = [item for item in shown if isinstance(item, str) and item.startswith("**Test accuracy")]
+    assert len(captions) == 2 and "weight decay 0.0005" in captions[0]
+    assert "each MTL run minus the STL run of its class split and seed" in captions[0]
+    assert "Single-task Task1 (STL): **81.0 [80.0, 82.0]** (3 runs)" in captions[0]
+    table = shown[shown.index(captions[0]) + 1]
+    assert list(table.p) == [0.0, 0.5, 0.818, 1.0] and list(table.runs) == [3] * 4
+    assert table["benefit, MTL − STL (points)"].iloc[0] == "+5.0 [+5.0, +5.0]"
+    assert table["Task1, MTL"].iloc[0] == "86.0 [85.0, 87.0]"
+    assert shown[-2] == "**What was run**"
+    box = shown[-1].set_index("")
+    assert box.loc["runs", "these runs"] == "30 of the grid's 120"
+    assert "Task1 5 training images per class (25), Task2 1000 (5,000)" in box.loc["data", "these runs"]
+    assert box.loc["network", "these runs"] == "lenet5 trunk × 1 width, Mish, two heads; 61,706 parameters"
+    assert box.loc["network", "paper"] == mtl.PAPER_SETUP["network"]
+
+
+def test_sections_without_records_say_so(shown):
+    mtl.paper_section(fake_loaded("real"))
+    assert shown == ["No records of profile `paper` here yet."]
+    shown.clear()
+    empty = fake_loaded()
+    mtl.smoke_section(type(empty)([], empty.frame.iloc[:0], []))
+    assert shown == ["No records of profile `smoke` here yet.", mtl.NO_RECORDS]
+
+
+def test_smoke_box_has_no_paper_column(shown):
+    mtl.smoke_section(fake_loaded("smoke"))
+    assert list(shown[-1].columns) == ["", "these runs"]
+    assert not any(isinstance(item, str) and item == mtl.NO_RECORDS for item in shown)
+
+
+def test_every_section_is_registered():
+    assert mtl.STUDY.sections == {"real": mtl.real_section, "paper": mtl.paper_section, "smoke": mtl.smoke_section}
+
+
+def verdicts_of(loaded) -> dict[str, tuple[str, str]]:
+    """Each claim's verdict and reason on a set of records."""
+    return {v.claim.split(" (")[0]: (v.verdict, v.why) for v in mtl.check_claims(loaded.frame)}
+
+
+def test_claims_hold_when_the_benefit_falls_to_zero():
+    found = verdicts_of(fake_loaded(benefit_at_1=0.0))
+    assert len(found) == 5 and {v for v, _ in found.values()} == {"holds"}
+
+
+def test_claims_fail_when_the_benefit_stays_and_need_the_premise():
+    found = verdicts_of(fake_loaded(benefit_at_1=0.08))
+    assert found["at p = 1 the transfer benefit is gone"] == (
+        "does not hold", "MTL − STL at p = 1 lies beyond ±1.94 points")
+    assert found["the transfer benefit shrinks as Task2 gets noisier"] == (
+        "does not hold", "Task1 accuracy is higher at p = 1 than at p = 0")
+    loaded = fake_loaded()
+    frame = loaded.frame
+    frame.loc[(frame["mode"] == "mtl") & (frame.p == 0.0), "task1_acc"] -= 0.10
+    found = verdicts_of(loaded)
+    assert found["multi-task learning helps Task1 at p = 0"] == ("does not hold", "MTL is below STL at p = 0")
+    assert found["at p = 1 the transfer benefit is gone"][0] == "not applicable"
+
+
+def test_claims_need_three_runs_per_cell():
+    loaded = fake_loaded()
+    found = verdicts_of(type(loaded)([], loaded.frame[loaded.frame.split_seed < 2], []))
+    assert {v for v, _ in found.values()} == {"too few runs"}
+
+
+def test_blind_p_and_nearest_grid_value():
+    assert mtl.blind_p("digits") == (5, 0.8) and mtl.blind_p("cifar100") == (50, 0.98)
+    assert mtl.nearest_p(mtl.TWELVE_P, 0.8) == 0.818 and mtl.nearest_p([0.0, 0.5, 1.0], 0.25) == 0.0
