@@ -1,6 +1,7 @@
 """Tables of the runs behind the book: who ran what, where, how long, and their executed notebooks."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -120,3 +121,32 @@ def what_was_run(records: list[dict], grid_size: int | None = None) -> dict[str,
         "records": f"{', '.join(sorted({r.get('_source', 'local') for r in records}))}; revision "
                    f"{', '.join(revisions)}",
     }
+
+
+def markdown_table(header, rows) -> str:
+    """A Markdown table from a header and rows of strings."""
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+                     + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def run_link(record: dict, page_dir: Path) -> str:
+    """The run id, as a download link (relative to the page) to its executed notebook when the sweep kept one."""
+    nb = notebook_of(record)
+    return f"{{download}}`{record['run_id']} <{os.path.relpath(nb, page_dir)}>`" if nb else record["run_id"]
+
+
+def group_markdown(group: list[dict], page_dir: Path) -> str:
+    """The runs of one study and profile: a line of what they share, then a table of what differs."""
+    keys = key_params(group[0]["study"])
+    rows = pd.DataFrame([{"run": run_link(r, page_dir), **{k.replace("_", " "): r["params"].get(k) for k in keys},
+                          "device": r["provenance"].get("device_name") or r["result"].get("device", ""),
+                          "wall time (s)": f"{float(r['result'].get('wall_time_s') or 0):.0f}",
+                          "revision": (r["provenance"].get("git_revision") or "")[:10],
+                          "day": (r["provenance"].get("timestamp_utc") or "")[:10],
+                          "time (UTC)": (r["provenance"].get("timestamp_utc") or "")[11:16]}
+                         for r in group]).dropna(axis=1, how="all")
+    same = [c for c in rows.columns if c != "run" and rows[c].nunique() == 1]
+    shared = ", ".join(f"{c} `{rows[c].iloc[0]}`" for c in same)
+    rows = rows.drop(columns=same).astype(str)
+    head = f"**{studies.get(group[0]['study']).title}, profile `{group[0]['profile']}`**: {len(group)} runs"
+    return head + (f"; all with {shared}" if shared else "") + ".\n\n" + markdown_table(rows.columns, rows.values)

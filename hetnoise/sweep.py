@@ -99,8 +99,8 @@ def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
-def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", retries: int = 1,
-             threads: int = 0, batched: bool = False) -> list[tuple[str, str]]:
+def run_pack(cells: list[Cell], notebook: str, results: str, retries: int = 1, threads: int = 0,
+             batched: bool = False) -> list[tuple[str, str]]:
     """Execute the notebook once for a pack of cells with papermill (on a Dask worker): the first cell's
     parameters, the others as `pack`. One ("done" | "failed" | "skipped", path) per cell. Each cell is
     claimed first (`claim`): one that another live sweep holds, or that is done by now, is skipped. When a
@@ -108,8 +108,10 @@ def run_pack(cells: list[Cell], notebook: str, results: str, device: str = "", r
     single cell is retried `retries` times and then gets an error record beside its executed notebook."""
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # set by Dask's nanny: makes torch's CPU training ~3× slower
-    device = device or _worker_device()
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 (dask/distributed#8143); under it torch's CPU training
+    # runs ~3× slower, so the kernels do without it.
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    device = ""  # the worker's own GPU (start_client makes it the only one it sees), else the CPU
     with ExitStack() as stack:
         mine = [c for c in cells if stack.enter_context(claim(c)) and not c.done()]
         out = [("skipped", str(c.record)) for c in cells if c not in mine]
@@ -179,9 +181,9 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
         params["batched"] = batched
     error = ""
     try:
-        with _stderr_to(stage / "kernel.log"):
-            papermill.execute_notebook(notebook, str(executed), parameters=params, kernel_name="python3",
-                                       cwd=str(records.repo_root()), progress_bar=False, log_output=False)
+        papermill.execute_notebook(notebook, str(executed), parameters=params, kernel_name="python3",
+                                   cwd=str(records.repo_root()), progress_bar=False, log_output=False,
+                                   kernel_manager_class=_logged_kernel_manager(), config=_kernel_log(stage / "kernel.log"))
     except Exception as e:  # reported by the caller; the sweep goes on with other cells
         error = "".join(traceback.format_exception(e))[-20000:]
     for c in cells:
@@ -205,17 +207,29 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     return error
 
 
-@contextmanager
-def _stderr_to(path: Path):
-    """Send this process's standard error (file descriptor 2, which a kernel inherits) to `path`."""
-    saved = os.dup(2)
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+def _kernel_log(path: Path):
+    """The configuration that sends a kernel's standard error to `path`."""
+    from traitlets.config import Config
+
+    return Config({"LoggedKernelManager": {"stderr_path": str(path)}})
+
+
+def _logged_kernel_manager():
+    """A kernel manager whose kernel writes its standard error (C-level warnings included) to its task's
+    `stderr_path` instead of the worker's terminal."""
+    from jupyter_client import AsyncKernelManager
+    from traitlets import Unicode
+
+    class LoggedKernelManager(AsyncKernelManager):
+        stderr_path = Unicode("", config=True)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if not self.stderr_path:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(self.stderr_path, "ab") as log:
+                return await super()._async_launch_kernel(kernel_cmd, **kw, stderr=log)
+
+    return LoggedKernelManager
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
@@ -225,17 +239,6 @@ def _copy_atomic(source: Path, target: Path) -> None:
     part = target.with_name(f".{target.name}.{os.getpid()}.part")
     shutil.copyfile(source, part)
     os.replace(part, target)
-
-
-def _worker_device() -> str:
-    """`cuda:i` for the i-th worker of a local multi-GPU cluster (name set at start), else automatic."""
-    try:
-        from distributed import get_worker
-
-        name = str(get_worker().name)
-        return os.environ.get(f"HETNOISE_DEVICE_{name}", "")
-    except (ImportError, ValueError):
-        return ""
 
 
 def gpu_count() -> int:
@@ -249,19 +252,23 @@ def gpu_count() -> int:
 
 def start_client(workers: int | None = None, scheduler: str | None = None):
     """A Dask client: on `scheduler` when given, else a local cluster with one worker per GPU (or
-    `workers` CPU workers)."""
-    from distributed import Client, LocalCluster
+    `workers` CPU workers). Worker i of a GPU cluster sees only GPU i (its nanny sets CUDA_VISIBLE_DEVICES)
+    and offers one `GPU` resource."""
+    from distributed import Client, LocalCluster, Nanny, Scheduler, SpecCluster
 
     if scheduler:
         return Client(scheduler), None, 0
     gpus = gpu_count()
     n = workers or gpus or 1
-    for i in range(n):  # pin worker i to GPU i (workers are named 0..n-1)
-        if gpus:
-            os.environ[f"HETNOISE_DEVICE_{i}"] = f"cuda:{i % gpus}"
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=40)
     threads = max(1, (os.cpu_count() or 1) // n)
+    if not gpus:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=40)
+        return Client(cluster), cluster, threads
+    spec = {i: {"cls": Nanny, "options": {"nthreads": 1, "resources": {"GPU": 1}, "silence_logs": 40,
+                                          "env": {"CUDA_VISIBLE_DEVICES": str(i % gpus)}}} for i in range(n)}
+    cluster = SpecCluster(workers=spec, scheduler={"cls": Scheduler, "options": {"dashboard_address": None}},
+                          silence_logs=40)
     return Client(cluster), cluster, threads
 
 
@@ -299,7 +306,7 @@ def run_sweep(study: str, profile: str, results: str | os.PathLike = "results", 
     try:
         from distributed import as_completed
 
-        futures = {client.submit(run_pack, g, str(notebook), str(results), "", retries, threads, batched, pure=False,
+        futures = {client.submit(run_pack, g, str(notebook), str(results), retries, threads, batched, pure=False,
                                  key=f"{study}-{profile}-{g[0].run_id}-{len(g)}"): g for g in groups}
         bar = tqdm(total=len(todo), desc=f"{study}/{profile}", disable=not progress, unit="cell")
         for fut in as_completed(futures):

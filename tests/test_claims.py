@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from hetnoise import claims
+from hetnoise import claims, report
 
 
 def multiclass_frame(clean_slope, corrupted_drop=0.0, runs_per_p=3, noise=0.005, seed=0):
@@ -23,26 +23,26 @@ def verdict(table, claim_start):
 
 
 def test_flat_clean_class_holds_and_a_falling_one_does_not():
-    flat = claims.evaluate({"multiclass": multiclass_frame(0.0)})
+    flat = report.evaluate({"multiclass": multiclass_frame(0.0)})
     assert verdict(flat, "clean-class").verdict == claims.HOLDS
-    falling = claims.evaluate({"multiclass": multiclass_frame(-0.30)})  # loses 30 points by p = 1
+    falling = report.evaluate({"multiclass": multiclass_frame(-0.30)})  # loses 30 points by p = 1
     assert verdict(falling, "clean-class").verdict == claims.FAILS
     assert "−" in verdict(falling, "clean-class").ours or "-" in verdict(falling, "clean-class").ours
 
 
 def test_knee_claim_uses_the_largest_p_up_to_the_papers_knee():
-    held = claims.evaluate({"multiclass": multiclass_frame(0.0, corrupted_drop=0.0)})
+    held = report.evaluate({"multiclass": multiclass_frame(0.0, corrupted_drop=0.0)})
     row = verdict(held, "corrupted-class")
     assert row.verdict == claims.HOLDS and "p = 0.8" in row.ours  # Fashion-MNIST stands in for MNIST: knee 0.8
-    dropped = claims.evaluate({"multiclass": multiclass_frame(0.0, corrupted_drop=0.5)})
+    dropped = report.evaluate({"multiclass": multiclass_frame(0.0, corrupted_drop=0.5)})
     assert verdict(dropped, "corrupted-class").verdict == claims.FAILS
 
 
 def test_noisy_data_is_inconclusive_and_too_few_runs_say_so():
-    noisy = claims.evaluate({"multiclass": multiclass_frame(-0.05, noise=0.2, seed=3)})
+    noisy = report.evaluate({"multiclass": multiclass_frame(-0.05, noise=0.2, seed=3)})
     assert verdict(noisy, "clean-class").verdict == claims.UNDECIDED  # 20-point run-to-run spread
     few = multiclass_frame(0.0, runs_per_p=1).query("p in [0.0, 1.0]")
-    assert verdict(claims.evaluate({"multiclass": few}), "clean-class").verdict == claims.TOO_FEW
+    assert verdict(report.evaluate({"multiclass": few}), "clean-class").verdict == claims.TOO_FEW
 
 
 def mtl_frame(benefit_p0, benefit_p1, runs=4, seed=0):
@@ -57,14 +57,14 @@ def mtl_frame(benefit_p0, benefit_p1, runs=4, seed=0):
 
 
 def test_mtl_claims_follow_the_benefit():
-    like_paper = claims.evaluate({"mtl": mtl_frame(0.04, 0.0)})
+    like_paper = report.evaluate({"mtl": mtl_frame(0.04, 0.0)})
     assert verdict(like_paper, "the transfer benefit shrinks").verdict == claims.HOLDS
     assert verdict(like_paper, "at p = 1").verdict == claims.HOLDS
     assert verdict(like_paper, "MTL Task1 does not").verdict == claims.HOLDS
-    hurt = claims.evaluate({"mtl": mtl_frame(0.04, -0.10)})
+    hurt = report.evaluate({"mtl": mtl_frame(0.04, -0.10)})
     assert verdict(hurt, "at p = 1").verdict == claims.FAILS
     assert verdict(hurt, "MTL Task1 does not").verdict == claims.FAILS
-    single = claims.evaluate({"mtl": mtl_frame(0.04, 0.0, runs=1)})
+    single = report.evaluate({"mtl": mtl_frame(0.04, 0.0, runs=1)})
     assert set(single.verdict) == {claims.TOO_FEW}
 
 
@@ -73,24 +73,24 @@ def test_multilabel_clean_group_per_mode_and_empty_input():
     rows = [{"profile": "paper", "dataset": "mini-coco", "case": c, "mode": m, "p": p, "seed": s,
              "map_clean": 0.30 + rng.normal(0, 0.003)}
             for m in ("flip", "swap") for c in (1, 2) for p in (0, 0.5, 1) for s in range(3)]
-    table = claims.evaluate({"multilabel": pd.DataFrame(rows)})
+    table = report.evaluate({"multilabel": pd.DataFrame(rows)})
     assert list(table.verdict) == [claims.HOLDS] * 4 and list(table.runs) == [9] * 4  # swap and flip apart
     assert sorted(table.scope) == sorted(f"mini-coco, case {c}, {m}" for m in ("flip", "swap") for c in (1, 2))
-    empty = claims.evaluate({})
+    empty = report.evaluate({})
     assert empty.empty and "verdict" in empty.columns
 
 
 def test_a_ceiling_cannot_show_a_drop_and_a_real_decline_never_holds():
     pinned = multiclass_frame(0.0, noise=0.0).assign(clean_acc=1.0)
-    assert verdict(claims.evaluate({"multiclass": pinned}), "clean-class").verdict == claims.CEILINGED
+    assert verdict(report.evaluate({"multiclass": pinned}), "clean-class").verdict == claims.CEILINGED
     small_but_real = multiclass_frame(-0.012, noise=0.0005)  # −1.2 points over p = 0 → 1: inside the margin
-    row = verdict(claims.evaluate({"multiclass": small_but_real}), "clean-class")
+    row = verdict(report.evaluate({"multiclass": small_but_real}), "clean-class")
     assert abs(float(row.ours.split()[0])) < claims.MARGIN and row.verdict == claims.FAILS
     assert "below 0" in row.why
 
 
 def test_benefit_claims_need_a_benefit_at_p0():
-    none = claims.evaluate({"mtl": mtl_frame(0.0, 0.0)})
+    none = report.evaluate({"mtl": mtl_frame(0.0, 0.0)})
     assert verdict(none, "multi-task learning helps").verdict != claims.HOLDS
     for claim in ("the transfer benefit shrinks", "at p = 1"):
         assert verdict(none, claim).verdict == claims.NOT_APPLICABLE
@@ -99,8 +99,8 @@ def test_benefit_claims_need_a_benefit_at_p0():
 
 def test_every_verdict_but_holds_says_why_and_the_margin_comes_from_the_paper():
     assert claims.MARGIN == round(3.87 / 2, 2)
-    tables = [claims.evaluate({"multiclass": multiclass_frame(s, noise=n)}) for s, n in ((-0.3, 0.005), (-0.05, 0.2))]
-    tables += [claims.evaluate({"mtl": mtl_frame(b0, b1, runs=r)}) for b0, b1, r in ((0.04, -0.1, 4), (0.0, 0.0, 4),
+    tables = [report.evaluate({"multiclass": multiclass_frame(s, noise=n)}) for s, n in ((-0.3, 0.005), (-0.05, 0.2))]
+    tables += [report.evaluate({"mtl": mtl_frame(b0, b1, runs=r)}) for b0, b1, r in ((0.04, -0.1, 4), (0.0, 0.0, 4),
                                                                                      (0.04, 0.0, 1))]
     rows = pd.concat(tables)
     assert (rows.verdict != claims.HOLDS).any()
@@ -112,10 +112,10 @@ def test_clean_class_precision_is_checked_where_recorded_and_a_sink_fails():
     frame["strategy"] = "include"
     frame["clean_precision"] = 0.9 - 0.7 * frame.p  # the clean class takes in other classes' images
     frame.loc[frame.p == 0.0, "clean_precision"] = np.nan  # older records without the field
-    row = verdict(claims.evaluate({"multiclass": frame}), "clean-class precision")
+    row = verdict(report.evaluate({"multiclass": frame}), "clean-class precision")
     assert row.verdict == claims.FAILS and row.runs == (frame.p > 0).sum()
     assert "p = 0.5 → 1" in row.test and row.ours.startswith("-35.0")  # the change over the runs' p range
-    assert verdict(claims.evaluate({"multiclass": frame.drop(columns="clean_precision")}), "clean-class").claim \
+    assert verdict(report.evaluate({"multiclass": frame.drop(columns="clean_precision")}), "clean-class").claim \
         .startswith("clean-class accuracy")
 
 
@@ -128,11 +128,11 @@ def test_five_class_tasks_are_also_checked_where_the_labels_say_nothing():
     for p, b in ((0.0, 0.04), (0.5, 0.03), (0.818, 0.0), (1.0, 0.04)):
         rows += [{"profile": "real", "dataset": "mnist", "weight_decay": 5e-4, "mode": "mtl", "p": p,
                   "task1_acc": 0.85 + b + rng.normal(0, 0.003)} for _ in range(4)]
-    table = claims.evaluate({"mtl": pd.DataFrame(rows)})
+    table = report.evaluate({"mtl": pd.DataFrame(rows)})
     blind = verdict(table, "the transfer benefit is gone where")
     assert blind.verdict == claims.HOLDS and "p = 4/5" in blind.claim and "p = 0.818" in blind.claim
     assert verdict(table, "at p = 1").verdict == claims.FAILS
-    fifty = claims.evaluate({"mtl": mtl_frame(0.04, 0.0)})  # 50-class tasks: p = 49/50 is nearest p = 1, no extra claim
+    fifty = report.evaluate({"mtl": mtl_frame(0.04, 0.0)})  # 50-class tasks: p = 49/50 is nearest p = 1, no extra claim
     assert not fifty.claim.str.startswith("the transfer benefit is gone where").any()
 
 
@@ -141,7 +141,7 @@ def test_multilabel_runs_of_another_length_get_verdicts_of_their_own():
     rows = [{"profile": "real", "dataset": "mnist-fashion-mosaics", "case": 1, "mode": "swap", "p": p, "seed": s,
              "epochs": e, "map_clean": 0.70 + (0.06 * p if e == 2 else 0.0) + rng.normal(0, 0.003)}
             for e in (2, 4) for p in (0, 0.5, 1) for s in range(3)]
-    table = claims.evaluate({"multilabel": pd.DataFrame(rows)})
+    table = report.evaluate({"multilabel": pd.DataFrame(rows)})
     by_scope = dict(zip(table.scope, table.verdict))
     assert by_scope == {"mnist-fashion-mosaics, case 1, swap, 2 epochs": claims.FAILS,
                         "mnist-fashion-mosaics, case 1, swap, 4 epochs": claims.HOLDS}

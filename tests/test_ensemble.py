@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from hetnoise import data, ensemble, models, settings, train
+from hetnoise import data, ensemble, models, spec, studies, train
 
-LENET_SMOKE = settings.PROFILES["multiclass"]["smoke"].recipes["lenet5"]
+LENET_SMOKE = studies.get("multiclass").profiles["smoke"].recipes["lenet5"]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_k_at_once_gives_the_weights_and_checkpoints_of_separate_runs(digits):
 def test_batchnorm_models_train_one_at_a_time(digits):
     ds, x, y, xv, yv = digits
     nets = [models.resnet18(10, width=0.125, in_channels=1) for _ in range(2)]
-    r = settings.Recipe(epochs=1, batch_size=64)
+    r = spec.Recipe(epochs=1, batch_size=64)
     with pytest.raises(ValueError, match="LeNet-5s only"):
         ensemble.fit_many(nets, x[:128], [y[:128]] * 2, xv[:32], yv[:32], r, mean=ds.mean, std=ds.std,
                           seeds=[0, 1], log=lambda _: None, batched=True)

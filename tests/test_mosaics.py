@@ -10,7 +10,7 @@ import pytest
 from conftest import papermill
 from test_data import make_mnist
 
-from hetnoise import coco, mosaics, multilabel, settings
+from hetnoise import coco, data, mosaics, multilabel
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_labels_are_the_classes_of_the_tiles_placed(fake_root):
     root, arrays = fake_root
     ds = coco.load_multilabel("mnist-fashion-mosaics", size=56, data_root=root, download=False)
     assert ds.x_train.shape == (mosaics.N_TRAIN, 1, 56, 56) and ds.x_test.shape == (mosaics.N_TEST, 1, 56, 56)
-    assert ds.y_train.shape == (mosaics.N_TRAIN, 20) and len(ds.label_names) == settings.DATASETS[
+    assert ds.y_train.shape == (mosaics.N_TRAIN, 20) and len(ds.label_names) == data.num_classes(
         "mnist-fashion-mosaics"] == 20
     assert ds.label_names[:10] == [str(d) for d in range(10)] and ds.label_names[10] == "T-shirt/top"
     assert "MNIST" in ds.source and "Fashion-MNIST" in ds.source and len(ds.mean) == len(ds.std) == 1

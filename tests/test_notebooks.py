@@ -108,15 +108,11 @@ def test_multiclass_rejects_bad_parameters_clearly(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_multiclass_missing_data_fails_fast(tmp_path):
-    import os
+def test_multiclass_missing_data_fails_fast(tmp_path, monkeypatch):
     import time
 
-    os.environ["HETNOISE_DATA"] = str(tmp_path / "empty")
-    try:
-        t = time.perf_counter()
-        proc = papermill("multiclass.ipynb", tmp_path / "m.ipynb", cwd=tmp_path, p=0.5, download=False)
-    finally:
-        del os.environ["HETNOISE_DATA"]
+    monkeypatch.setenv("HETNOISE_DATA", str(tmp_path / "empty"))
+    started = time.perf_counter()
+    proc = papermill("multiclass.ipynb", tmp_path / "m.ipynb", cwd=tmp_path, p=0.5, download=False)
     assert proc.returncode != 0 and "mnist: no IDX files" in proc.stderr
-    assert time.perf_counter() - t < 60
+    assert time.perf_counter() - started < 60

@@ -1,12 +1,11 @@
 """The published results: every record valid and inside a declared grid, the folder small, and one
 published MNIST cell re-run at the current revision gives the published numbers."""
 import json
-import os
 
 import pytest
 
 from conftest import ROOT, papermill
-from hetnoise import profiles, records, sweep
+from hetnoise import grids, records, sweep
 
 PUBLISHED = records.published_dir()
 MNIST = ROOT.parent / "shared" / "data"
@@ -21,11 +20,11 @@ def test_every_published_record_is_valid_and_in_a_declared_grid():
     recs, problems = published_records()
     assert not problems
     planned = {}
-    for grid in profiles.PUBLISHED:
-        for cell in sweep.plan(grid["experiment"], grid["profile"], PUBLISHED, grid["overrides"]):
+    for study, grid in grids.published():
+        for cell in sweep.plan(study, grid.profile, PUBLISHED, grid.overrides):
             planned[cell.run_id] = cell
     outside = [r["_path"] for r in recs if r["run_id"] not in planned]
-    assert not outside, f"published records outside every grid of profiles.PUBLISHED: {outside[:3]}"
+    assert not outside, f"published records outside every published grid of the studies: {outside[:3]}"
     for r in recs:
         assert planned[r["run_id"]].params == r["params"]
     stray = [p for p in PUBLISHED.rglob("*") if p.is_file() and p.suffix not in (".json", ".ipynb", ".md")]
@@ -35,14 +34,14 @@ def test_every_published_record_is_valid_and_in_a_declared_grid():
 
 
 def test_every_published_grid_is_complete():
-    """Each grid of profiles.PUBLISHED holds every cell exactly once (a grid still running is not published)."""
+    """Each published grid holds every cell exactly once (a grid still running is not published)."""
     recs, _ = published_records()
-    for grid in profiles.PUBLISHED:
-        planned = {c.run_id for c in sweep.plan(grid["experiment"], grid["profile"], PUBLISHED, grid["overrides"])}
+    for study, grid in grids.published():
+        planned = {c.run_id for c in sweep.plan(study, grid.profile, PUBLISHED, grid.overrides)}
         found = [r["run_id"] for r in recs if r["run_id"] in planned]
-        assert len(found) == len(set(found)), f"{grid['title']}: a cell published twice"
+        assert len(found) == len(set(found)), f"{grid.title}: a cell published twice"
         missing = planned - set(found)
-        assert not missing, f"{grid['title']}: {len(missing)} of {len(planned)} cells missing"
+        assert not missing, f"{grid.title}: {len(missing)} of {len(planned)} cells missing"
 
 
 def test_published_folder_stays_small():
@@ -50,11 +49,15 @@ def test_published_folder_stays_small():
     assert size < 25e6, f"published/ holds {size / 1e6:.1f} MB; keep it under 25 MB"
 
 
+def val_losses(record: dict) -> list[float]:
+    return [epoch["val_loss"] for epoch in record["result"]["history"]["epochs"]]
+
+
 @pytest.mark.slow
-def test_a_published_mnist_cell_reruns_to_the_published_numbers(tmp_path):
+def test_a_published_mnist_cell_reruns_to_the_published_numbers(tmp_path, monkeypatch):
     """The cell at p = 0.9 (or the largest published p) re-executed with the thread count it was made with:
     the same per-class accuracies (to 1e-6) and validation losses (relative 1e-4) on this machine type."""
-    recs = [r for r in published_records()[0] if r["experiment"] == "multiclass" and r["params"]["dataset"] == "mnist"
+    recs = [r for r in published_records()[0] if r["study"] == "multiclass" and r["params"]["dataset"] == "mnist"
             and not r["provenance"].get("cuda_available")]
     if not recs:
         pytest.skip("no published MNIST record yet")
@@ -62,20 +65,13 @@ def test_a_published_mnist_cell_reruns_to_the_published_numbers(tmp_path):
         pytest.skip(f"MNIST is not at {MNIST / 'mnist'}")
     chosen = max(recs, key=lambda r: (r["params"]["p"] <= 0.9, r["params"]["p"], -r["params"]["clean_class"]))
     threads = str(chosen["provenance"]["torch_threads"])
-    env = {"HETNOISE_DATA": str(MNIST), "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        proc = papermill("multiclass.ipynb", tmp_path / "out.ipynb", cwd=tmp_path,
-                         **{k: v for k, v in chosen["params"].items()})
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    for name, value in {"HETNOISE_DATA": str(MNIST), "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}.items():
+        monkeypatch.setenv(name, value)
+    proc = papermill("multiclass.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, **chosen["params"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     (again,), _ = records.load_records(tmp_path / "results")
     assert again["run_id"] == chosen["run_id"]
     assert again["result"]["per_class_acc"] == pytest.approx(chosen["result"]["per_class_acc"], abs=1e-6)
-    curve = lambda r: [e["val_loss"] for e in r["result"]["history"]["epochs"]]
-    assert curve(again) == pytest.approx(curve(chosen), rel=1e-4)
+    assert val_losses(again) == pytest.approx(val_losses(chosen), rel=1e-4)
     print(json.dumps({"run_id": chosen["run_id"], "equal": again["result"]["per_class_acc"] ==
                       chosen["result"]["per_class_acc"]}))

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from hetnoise import records, settings
+from hetnoise import records, settings, studies
 
 RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [0.9] * 10, "best_epoch": 2,
           "wall_time_s": 1.5}
@@ -22,7 +22,7 @@ def test_save_run_keeps_identity_params_and_a_recomputable_id(tmp_path):
     rec = records.read_record(path)
     assert "device" not in rec["params"] and "results_dir" not in rec["params"] and "pack" not in rec["params"]
     assert rec["run_id"] == run["run_id"] == path.stem == settings.run_id("multiclass", rec["params"], rec["protocol"])
-    assert rec["protocol"] == settings.PROTOCOL["multiclass"] and rec["provenance"]["notebook_sha256"]
+    assert rec["protocol"] == studies.get("multiclass").version and rec["provenance"]["notebook_sha256"]
     with pytest.raises(ValueError, match="does not match"):
         records.save_run(tmp_path, "multiclass", {**run, "run_id": "0" * 16}, RESULT)
 
@@ -68,7 +68,7 @@ def test_invalid_records_are_rejected_on_write_and_reported_on_read(tmp_path):
     rec = json.loads(good.read_text())
     bad = {"unreadable": good.read_text()[:50],
            "missing key 'result'": {k: v for k, v in rec.items() if k != "result"},
-           "schema 3 is not 2": {**rec, "schema": 3},
+           "schema 4 is not 3": {**rec, "schema": 4},
            "result.clean_acc = 'high'": {**rec, "result": {**RESULT, "clean_acc": "high"}},
            "result.corrupted_acc = 1.5": {**rec, "result": {**RESULT, "corrupted_acc": 1.5}},
            "result.clean_acc = None": {**rec, "result": {}},
@@ -114,3 +114,19 @@ def test_publish_and_load_all(tmp_path, monkeypatch):
     paths[1].write_text("{")
     with pytest.raises(ValueError, match="cannot be published"):
         records.publish(local, "multiclass", "smoke", to=tmp_path / "other")
+
+
+def test_a_schema_2_record_is_read_as_schema_3(tmp_path):
+    """Records written before the study was called "study" stay valid without re-running."""
+    old = sorted((records.published_dir() / "mtl" / "real").glob("*.json"))[0]
+    raw = json.loads(old.read_text())
+    assert raw["schema"] == 2 and "experiment" in raw
+    target = tmp_path / "mtl" / "real" / old.name
+    target.parent.mkdir(parents=True)
+    target.write_text(old.read_text())
+    rec = records.read_record(target)
+    assert rec["schema"] == records.SCHEMA == 3 and rec["study"] == "mtl" and "experiment" not in rec
+    raw["schema"] = 1
+    target.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="schema 1 is not 3"):
+        records.read_record(target)

@@ -21,16 +21,13 @@ def make_runs(tmp_path):
     return records.load_records(tmp_path)[0], paths
 
 
-def test_runs_table_and_markdown_links(tmp_path):
+def test_runs_table(tmp_path):
     recs, paths = make_runs(tmp_path)
     table = runs.runs_table(recs)
-    assert len(table) == 3 and set(table.experiment) == {"multiclass"}
+    assert len(table) == 3 and set(table.study) == {"multiclass"}
     assert table["wall time (s)"].sum() == 36.0
     assert (table.notebook != "–").sum() == 2 and table["git revision"].str.len().max() <= 10
     assert "p=0.6" in " ".join(table.parameters) and "strategy=exclude" in " ".join(table.parameters)
-    text = runs.markdown_table(table, tmp_path)
-    assert text.count("{download}`") == 2 and len(text.splitlines()) == 2 + 3
-    assert f"<multiclass/smoke/{paths[0].stem}.ipynb>" in text
 
 
 def test_representative_run_and_its_html(tmp_path):

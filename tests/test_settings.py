@@ -5,7 +5,7 @@ import jupytext
 import pytest
 
 from conftest import ROOT
-from hetnoise import profiles, settings, sweep
+from hetnoise import grids, settings, spec, studies, sweep
 
 BAD = [  # study, given, words the one-line message must hold
     ("multiclass", {"p": 1.5}, "p=1.5 is not allowed; it must be a number in [0, 1]"),
@@ -45,7 +45,7 @@ def test_resolve_fills_the_profile_and_keeps_falsy_overrides():
     off = settings.resolve("multiclass", {"profile": "paper", "dataset": "cifar10", "augment": False,
                                           "weight_decay": 0.0})
     assert off["augment"] is False and off["weight_decay"] == 0.0  # not silently the recipe's True and 5e-4
-    assert settings.recipe(off).augment is False
+    assert spec.recipe(off).augment is False
     assert settings.resolve("multiclass", {"dataset": "cifar100", "clean_class": 50})["clean_class"] == 50
     assert settings.resolve("multilabel", {"profile": "smoke"})["image_size"] == 64
 
@@ -57,7 +57,7 @@ def test_run_id_depends_on_what_is_computed_and_the_protocol_only():
     assert base["run_id"] == same["run_id"]
     assert settings.resolve("multiclass", {"profile": "smoke", "p": 0.6})["run_id"] != base["run_id"]
     assert settings.resolve("multiclass", {"profile": "smoke", "p": 0.5, "lr": 1e-3})["run_id"] != base["run_id"]
-    assert settings.run_id("multiclass", base, protocol=settings.PROTOCOL["multiclass"] + 1) != base["run_id"]
+    assert settings.run_id("multiclass", base, protocol=studies.get("multiclass").version + 1) != base["run_id"]
     # pinned: these parameters have this id on any machine; a change here orphans every published record
     assert settings.run_id("multiclass", settings.resolve(
         "multiclass", {"profile": "paper", "p": 0.9, "clean_class": 3}), protocol=1) == "0ef9604104c3fe43"
@@ -73,19 +73,19 @@ def test_the_sweep_and_a_papermill_run_agree_on_the_id():
 
 
 def test_every_grid_cell_resolves():
-    for study in profiles.EXPERIMENTS:
-        for profile in profiles.profiles(study):
-            assert set(profiles.profiles(study)) <= set(settings.PROFILES[study])
+    for study in studies.ALL:
+        for profile in grids.profiles(study):
+            assert set(grids.profiles(study)) <= set(studies.get(study).profiles)
             ids = [c.run_id for c in sweep.plan(study, profile, "/r")]
             assert len(ids) == len(set(ids)), f"{study}/{profile} has two cells with one id"
 
 
-@pytest.mark.parametrize("study", sorted(settings.PARAMS))
+@pytest.mark.parametrize("study", sorted(studies.ALL))
 def test_notebook_parameters_cell_lists_exactly_the_settings(study):
     nb = jupytext.read(ROOT / "notebooks" / f"{study}.py")
     (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     names = [line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line.split("#")[0]]
-    assert sorted(names) == sorted(settings.PARAMS[study]), f"notebooks/{study}.py and settings.PARAMS differ"
+    assert sorted(names) == sorted(studies.get(study).params), f"notebooks/{study}.py and its study's PARAMS differ"
 
 
 def test_from_namespace_sees_papermills_injected_names():

@@ -63,9 +63,10 @@ def test_matched_diff_pairs_runs_of_the_same_split_and_seed():
     stl = pd.DataFrame([{"split_seed": s, "seed": k, "acc": 0.8 + offsets[s] + rng.normal(0, 0.002)}
                         for s in offsets for k in (0, 1)])
     mtl = stl.assign(acc=stl.acc + 0.02 + rng.normal(0, 0.002, len(stl)))
-    est, lo, hi, paired = stats.matched_diff(mtl, stl, "acc")
+    est, lo, hi, paired = stats.matched_diff(mtl, stl, "acc", ("split_seed", "seed"))
     assert paired and 0.015 < lo < est < hi < 0.025
-    est_u, lo_u, hi_u, paired_u = stats.matched_diff(mtl.drop(columns="seed"), stl.drop(columns="seed"), "acc")
+    est_u, lo_u, hi_u, paired_u = stats.matched_diff(mtl.drop(columns="seed"), stl.drop(columns="seed"), "acc",
+                                                     ("split_seed", "seed"))
     assert not paired_u and lo_u < 0 < hi_u and abs(est_u - est) < 1e-12
-    _, _, _, partial = stats.matched_diff(mtl, stl.iloc[1:], "acc")  # a run without its partner: unpaired
+    _, _, _, partial = stats.matched_diff(mtl, stl.iloc[1:], "acc", ("split_seed", "seed"))  # a run without its partner: unpaired
     assert not partial

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import BIN, ROOT
-from hetnoise import cli, profiles, records, settings, sweep
+from hetnoise import cli, grids, records, settings, studies, sweep
 
 
 def hetnoise(*args, timeout=600, env=None):
@@ -16,16 +16,16 @@ def hetnoise(*args, timeout=600, env=None):
                           env={**os.environ, **(env or {})})
 
 
-def test_profiles_expand_and_override():
-    cells = profiles.cells("multiclass", "smoke")
+def test_grids_expand_and_override():
+    cells = grids.cells("multiclass", "smoke")
     assert len(cells) == 16 and all(c["dataset"] == "digits" and c["profile"] == "smoke" for c in cells)
-    assert len(profiles.cells("multiclass", "paper")) == 2 * 8 * 10 * 2
-    small = profiles.cells("multiclass", "smoke", {"p": [0.5], "seed": [0, 1], "epochs": [1]})
+    assert len(grids.cells("multiclass", "paper")) == 2 * 8 * 10 * 2
+    small = grids.cells("multiclass", "smoke", {"p": [0.5], "seed": [0, 1], "epochs": [1]})
     assert len(small) == 2 * 2 * 2 and {c["p"] for c in small} == {0.5} and {c["seed"] for c in small} == {0, 1}
     with pytest.raises(ValueError, match="unknown"):
-        profiles.cells("multiclass", "huge")
+        grids.cells("multiclass", "huge")
     with pytest.raises(ValueError, match="unknown"):
-        profiles.cells("nope", "smoke")
+        grids.cells("nope", "smoke")
 
 
 def test_cli_rejects_bad_input_clearly(tmp_path, capsys):
@@ -44,7 +44,7 @@ def test_packs_hold_only_cells_one_execution_can_train():
     assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in cells)
     assert max(map(len, groups)) == 3 and len(groups) == 4 * 3  # per p: 8 cells in packs of 3, 3, 2
     for g in groups:
-        shared = [{k: v for k, v in c.params.items() if k not in settings.PACKABLE["multiclass"]} for c in g]
+        shared = [{k: v for k, v in c.params.items() if k not in studies.get("multiclass").packable} for c in g]
         assert all(s == shared[0] for s in shared)
     assert all(len(g) == 1 for g in sweep.packs(cells, 1))
     mtl = sweep.plan("mtl", "smoke", "/r")

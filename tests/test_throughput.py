@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from hetnoise import data, models, settings, train
+from hetnoise import data, models, studies, train
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "train_throughput.py"
@@ -77,7 +77,7 @@ def test_git_revision_of_a_copied_checkout_comes_from_the_environment(tmp_path, 
 def test_fast_and_plain_paths_reach_the_same_accuracy(bench):
     ds = data.load("digits")
     tr, va = data.stratified_split(ds.y_train.numpy(), 0.1, 0)
-    r = replace(settings.PROFILES["multiclass"]["smoke"].recipes["lenet5"], epochs=5)
+    r = replace(studies.get("multiclass").profiles["smoke"].recipes["lenet5"], epochs=5)
     torch.manual_seed(0)
     fast, plain = models.LeNet5(10, 1), models.LeNet5(10, 1)
     train.fit(fast, ds.x_train[tr], ds.y_train[tr], ds.x_train[va], ds.y_train[va], r, mean=ds.mean, std=ds.std,

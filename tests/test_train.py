@@ -3,10 +3,10 @@ from dataclasses import replace
 
 import torch
 
-from hetnoise import data, models, settings, train
+from hetnoise import data, models, studies, train
 
-LENET_SMOKE = settings.PROFILES["multiclass"]["smoke"].recipes["lenet5"]
-RESNET_SMOKE = settings.PROFILES["multiclass"]["smoke"].recipes["resnet18"]
+LENET_SMOKE = studies.get("multiclass").profiles["smoke"].recipes["lenet5"]
+RESNET_SMOKE = studies.get("multiclass").profiles["smoke"].recipes["resnet18"]
 
 
 def test_crop_flip_is_a_shifted_window_of_the_padded_image():
