@@ -4,6 +4,8 @@ import ast
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 PACKAGE = ROOT / "hetnoise"
@@ -50,10 +52,20 @@ def test_cycle_finder_finds_a_cycle():
     assert cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
 
 
+def graph() -> dict[str, set[str]]:
+    """Each module of the package → the package modules it imports."""
+    return {path.stem: imports(path) for path in PACKAGE.glob("*.py")}
+
+
+def test_data_modules_stand_on_data_alone():
+    modules = graph()
+    assert modules["mosaics"] == {"data"} and modules["coco"] == {"data"} and modules["data"] == set()
+
+
+@pytest.mark.xfail(strict=True, reason="studies -> <study> -> report -> records/runs -> studies (issue #24)")
 def test_no_import_cycle_in_the_package():
-    graph = {path.stem: imports(path) for path in PACKAGE.glob("*.py")}
-    assert graph["mosaics"] == {"data"} and graph["coco"] == {"data"} and graph["data"] == set()
-    assert cycle(graph) == [], " -> ".join(cycle(graph))
+    modules = graph()
+    assert cycle(modules) == [], " -> ".join(cycle(modules))
 
 
 def test_registry_reads_without_torch():
