@@ -1,6 +1,6 @@
-"""Multi-label image data: mini MS-COCO, drawn from the user's COCO 2017 with pycocotools and cached
-at 128×128, the offline digit-mosaic set used by the smoke profile, and the MNIST + Fashion-MNIST
-mosaics of the `real` profile (`hetnoise.mosaics`)."""
+"""Mini MS-COCO: drawn from the user's COCO 2017 (instances JSON + JPEGs, read with pycocotools) keeping the
+category and object-size proportions, cached at size×size under the data root, and read back from that cache
+as the `mini-coco` data set of `hetnoise.data`."""
 from __future__ import annotations
 
 import contextlib
@@ -10,77 +10,39 @@ import numbers
 import os
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from hetnoise import data
 
 SMALL, LARGE = 32 ** 2, 96 ** 2  # COCO's object-area thresholds
 EXPECTED = ("annotations/instances_train2017.json", "annotations/instances_val2017.json", "train2017/",
             "val2017/")
-NAMES = ("digit-mosaics", "mnist-fashion-mosaics", "mini-coco")
 
 
-@dataclass
-class MultiLabelData:
-    x_train: torch.Tensor  # uint8 N×C×H×W
-    y_train: torch.Tensor  # uint8 N×L multi-hot
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    label_names: list[str]
-    source: str
-    mean: tuple[float, ...] = field(default=())
-    std: tuple[float, ...] = field(default=())
-
-    def __post_init__(self):
-        if not self.mean:
-            x = self.x_train.float() / 255
-            self.mean = tuple(x.mean(dim=(0, 2, 3)).tolist())
-            self.std = tuple(x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist())
+def default_cache_dir(root: str | os.PathLike | None = None) -> Path:
+    """Where mini-coco is cached unless told otherwise: `mini-coco` under the data root (`root`, else
+    $HETNOISE_DATA, else ~/.cache/hetnoise), never inside the user's COCO folder."""
+    return data.data_root(root) / "mini-coco"
 
 
-def split_train_val(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random 9:1 split of n rows into sorted (train, validation) indices; not stratified,
-    since a row carries several labels."""
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction={val_fraction} must lie strictly between 0 and 1")
-    perm = np.random.default_rng(seed).permutation(n)
-    k = max(1, int(round(n * val_fraction)))
-    return np.sort(perm[k:]), np.sort(perm[:k])
+def load_mini_coco(root: str | os.PathLike | None = None, size: int = 128,
+                   coco_root: str | os.PathLike | None = None) -> data.Dataset:
+    """The `mini-coco` data set at size×size from its cache under the data root `root`; built first (or reused
+    when fresh) from the COCO folder `coco_root` or $HETNOISE_COCO when one is given."""
+    import torch
 
-
-def default_cache_dir() -> Path:
-    """Where mini-coco is cached unless told otherwise: `mini-coco` under the data root ($HETNOISE_DATA,
-    default ~/.cache/hetnoise), never inside the user's COCO folder."""
-    from hetnoise.data import data_root
-
-    return data_root() / "mini-coco"
-
-
-def load_multilabel(name: str, root: str | os.PathLike | None = None, size: int = 128, seed: int = 0,
-                    data_root: str | os.PathLike | None = None, download: bool = True) -> MultiLabelData:
-    """A multi-label data set by name: `digit-mosaics` (offline), `mnist-fashion-mosaics` (from the MNIST and
-    Fashion-MNIST files under `data_root`, default $HETNOISE_DATA) or `mini-coco`, built from (or reused for)
-    the COCO folder `root` or $HETNOISE_COCO, else read from the cache in `default_cache_dir()`."""
-    if name == "digit-mosaics":
-        return digit_mosaics(size=size, seed=seed)
-    if name == "mnist-fashion-mosaics":
-        from hetnoise.mosaics import mnist_fashion_mosaics
-
-        return mnist_fashion_mosaics(data_root, download, size=size, seed=seed)
-    if name != "mini-coco":
-        raise ValueError(f"dataset={name!r} is unknown; choose one of {', '.join(NAMES)}")
     env_root = os.environ.get("HETNOISE_COCO")
-    if root or env_root:
+    if coco_root or env_root:
         try:
-            train_cache = build_mini_coco(root or env_root, size=size)
+            train_cache = build_mini_coco(coco_root or env_root, out_dir=default_cache_dir(root), size=size)
         except FileNotFoundError as e:
-            if root:
+            if coco_root:
                 raise
             raise FileNotFoundError(f"{e} (that folder comes from HETNOISE_COCO)") from None
     else:
-        train_cache = default_cache_dir() / f"minitrain-{size}.npz"
+        train_cache = default_cache_dir(root) / f"minitrain-{size}.npz"
     test_cache = train_cache.with_name(f"val2017-{size}.npz")
     build = ("run `hetnoise data mini-coco --coco-root /path/to/coco` to build it (or set "
              f"HETNOISE_COCO=/path/to/coco), where /path/to/coco holds {', '.join(EXPECTED)} (from "
@@ -91,46 +53,9 @@ def load_multilabel(name: str, root: str | os.PathLike | None = None, size: int 
         if _cached_meta(cache) is None:
             raise ValueError(f"{cache} is not a readable mini-coco cache (truncated or corrupt): delete it and {build}")
     tr, te = np.load(train_cache), np.load(test_cache)
-    names = [str(n) for n in tr["category_names"]]
-    return MultiLabelData(torch.from_numpy(tr["images"]), torch.from_numpy(tr["labels"]),
-                          torch.from_numpy(te["images"]), torch.from_numpy(te["labels"]), names,
-                          source=f"{train_cache} + {test_cache}")
-
-
-def digit_mosaics(size: int = 32, n_train: int = 2000, n_test: int = 500, seed: int = 0,
-                  fill: float = 0.6) -> MultiLabelData:
-    """2×2 mosaics of scikit-learn's bundled digits, each quadrant a digit with probability `fill`, the
-    set of digits present as 10 labels. Test mosaics use a disjoint, stratified 30 % of the digits."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_digits()
-    pool_train, pool_test = train_test_split(np.arange(len(bunch.target)), test_size=0.3, random_state=0,
-                                             stratify=bunch.target)
-    rng = np.random.default_rng(seed)
-    digits = torch.tensor(bunch.images, dtype=torch.float32)[:, None] / 16.0
-    cell = size // 2
-    tiles = torch.nn.functional.interpolate(digits, size=(cell, cell), mode="bilinear", align_corners=False)
-    tiles = (tiles.clamp(0, 1) * 255).round().to(torch.uint8)[:, 0]
-
-    def make(pool, n):
-        idx = rng.choice(pool, (n, 4))
-        present = rng.random((n, 4)) < fill
-        empty = ~present.any(1)
-        present[np.flatnonzero(empty), rng.integers(0, 4, empty.sum())] = True
-        quads = tiles[torch.from_numpy(idx)] * torch.from_numpy(present)[:, :, None, None]
-        x = torch.zeros(n, size, size, dtype=torch.uint8)
-        for q in range(4):
-            r, c = divmod(q, 2)
-            x[:, r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = quads[:, q]
-        y = np.zeros((n, 10), np.uint8)
-        rows = np.repeat(np.arange(n), 4)[present.ravel()]
-        y[rows, bunch.target[idx].ravel()[present.ravel()]] = 1
-        return x[:, None].expand(n, 3, size, size).contiguous(), torch.from_numpy(y)
-
-    (xtr, ytr), (xte, yte) = make(pool_train, n_train), make(pool_test, n_test)
-    return MultiLabelData(xtr, ytr, xte, yte, [str(d) for d in range(10)],
-                          source=f"digit mosaics from sklearn.datasets.load_digits (seed {seed})")
+    return data.Dataset("mini-coco", data.MULTILABEL, torch.from_numpy(tr["images"]), torch.from_numpy(tr["labels"]),
+                        torch.from_numpy(te["images"]), torch.from_numpy(te["labels"]),
+                        [str(n) for n in tr["category_names"]], source=f"{train_cache} + {test_cache}")
 
 
 def _check_layout(coco_root: Path) -> None:
@@ -149,11 +74,13 @@ def _check_layout(coco_root: Path) -> None:
 
 
 def _file_stamp(path: Path) -> dict:
+    """Path, size and modification time of a source file: a cache is rebuilt when they change."""
     st = path.stat()
     return {"path": str(path.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def _redownload(coco_root: Path) -> str:
+    """The remedy for a bad annotation file, for the one-line errors."""
     return f"re-download annotations_trainval2017.zip from cocodataset.org and unzip it into {coco_root}"
 
 
@@ -290,6 +217,7 @@ def _load_images(img_dir: Path, coco, img_ids, size: int):
 
 
 def _labels(coco, img_ids, cat_ids) -> np.ndarray:
+    """Multi-hot rows (uint8) of the categories present in each image, in `cat_ids` order."""
     col = {c: j for j, c in enumerate(cat_ids)}
     y = np.zeros((len(img_ids), len(cat_ids)), np.uint8)
     for k, i in enumerate(img_ids):
@@ -300,6 +228,7 @@ def _labels(coco, img_ids, cat_ids) -> np.ndarray:
 
 
 def _cached_meta(path: Path) -> dict | None:
+    """The build parameters stored in a cache, or None when the file is missing or unreadable."""
     try:
         with np.load(path) as z:
             return json.loads(str(z["meta"]))

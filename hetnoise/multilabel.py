@@ -65,7 +65,7 @@ PROFILES = {
 
 PARAMS = {
     "profile": Param(str, "paper", choices=tuple(PROFILES)),
-    "dataset": Param(str, None, choices=data.names("multi-label")),
+    "dataset": Param(str, None, choices=data.names(data.MULTILABEL)),
     "case": Param(int, 1, choices=CASES),
     "mode": Param(str, "swap", choices=("swap", "flip")),
     "p": P,
@@ -312,7 +312,7 @@ def result(scores: dict, clean: list[int], corrupted: list[int], ds, report, rea
     return dict(map_clean=scores["map_clean"], map_corrupted=scores["map_corrupted"],
                 map_overall=scores["map_overall"], per_label_ap=floats_or_none(scores["ap"]),
                 per_label_f1=floats_or_none(scores["f1"]), exact_match=scores["exact_match"],
-                clean_labels=clean, corrupted_labels=corrupted, label_names=list(ds.label_names),
+                clean_labels=clean, corrupted_labels=corrupted, label_names=list(ds.classes),
                 test_positives=y_test.sum(0).astype(int).tolist(), noise=report.to_dict(),
                 realised_noise=floats_or_none(realised), history=history.to_dict(), best_epoch=history.best_epoch,
                 image_size=int(ds.x_train.shape[-1]), n_params=n_params, n_train=n_train, n_val=n_val,

@@ -62,7 +62,7 @@ weight_decay = None
 schedule = None
 augment = None
 coco_root = ""  # empty: HETNOISE_COCO, the MS-COCO root the mini-COCO cache is built from when missing
-data_root = ""  # empty: HETNOISE_DATA, where mnist-fashion-mosaics finds the MNIST and Fashion-MNIST IDX files
+data_root = ""  # empty: HETNOISE_DATA, the folder of the MNIST and Fashion-MNIST IDX files and the mini-COCO cache
 download = True  # mnist-fashion-mosaics: download MNIST / Fashion-MNIST with torchvision when missing
 save_scores = True  # also write the test scores and training labels as run_id.npz beside the record
 results_dir = "results"  # the record goes to results_dir/multilabel/profile/run_id.json
@@ -98,14 +98,15 @@ import numpy as np
 import torch
 from IPython.display import display
 
-from hetnoise import coco, models, multilabel, plots, records, train
+from hetnoise import data, models, multilabel, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
 
 recipe = spec.recipe(run)
-ds = coco.load_multilabel(run["dataset"], run["coco_root"] or None, size=run["image_size"],
-                          data_root=run["data_root"] or None, download=run["download"])
+coco_option = {"coco_root": run["coco_root"]} if run["coco_root"] else {}  # mini-coco only
+ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"], size=run["image_size"],
+               **coco_option)
 num_labels = ds.y_train.shape[1]
 dev = train.pick_device(run["device"])
 print(f"{run['dataset']}: {len(ds.x_train)} training and {len(ds.x_test)} test images of "
@@ -123,11 +124,11 @@ corrupted, clean = multilabel.label_groups(num_labels, run["case"])  # COCO: 1-5
 groups = multilabel.label_group_names(num_labels, corrupted)
 
 y_all = np.asarray(ds.y_train, dtype=np.uint8)
-train_idx, val_idx = coco.split_train_val(len(y_all), 0.1, run["split_seed"])
+train_idx, val_idx = data.train_val_split(ds, 0.1, run["split_seed"])
 y_true = y_all[train_idx]
 y_noisy, report = multilabel.corrupt_training(y_true, run["p"], corrupted, clean, run["mode"], run["seed"])
 realised = multilabel.realised_rate(report, run["mode"])
-noise_table = multilabel.noise_table(y_true, report, ds.label_names, run["p"], corrupted, run["mode"])
+noise_table = multilabel.noise_table(y_true, report, ds.classes, run["p"], corrupted, run["mode"])
 print(multilabel.noise_summary(report, run["mode"], len(train_idx)))
 noise_table.round(3)
 

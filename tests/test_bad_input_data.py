@@ -1,5 +1,6 @@
-"""Bad inputs to the mini-COCO builder and to the noise processes are refused before any work starts, in one
-line that names the culprit; the COCO rows also leave no file or folder behind (COCO folder, data root)."""
+"""Bad inputs to the data-set loaders, the mini-COCO builder and the noise processes are refused before any work
+starts, in one line that names the culprit and says what to do; the data rows also leave no file or folder behind
+(COCO folder, data root)."""
 import json
 import os
 import warnings
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from cocofixture import make_coco_fixture, tree
-from hetnoise import cli, coco, noise
+from hetnoise import cli, coco, data, noise
 
 TRAIN, VAL = "annotations/instances_train2017.json", "annotations/instances_val2017.json"
 Y = np.array([[1, 0, 1], [0, 1, 0]], np.uint8)
@@ -53,11 +54,17 @@ def minitrain(images):
 
 def load_with_env_coco(root):
     with mock.patch.dict(os.environ, HETNOISE_COCO=str(root)):
-        coco.load_multilabel("mini-coco")
+        data.load("mini-coco")
 
 
 def nothing(root, tmp):
     pass
+
+
+def truncated_cache(root, tmp):
+    """A mini-coco train cache cut short in the data root, as an interrupted copy leaves it."""
+    (tmp / "data" / "mini-coco").mkdir(parents=True)
+    (tmp / "data" / "mini-coco" / "minitrain-128.npz").write_bytes(b"PK\x03\x04 cut")
 
 
 def build(**kw):
@@ -65,7 +72,7 @@ def build(**kw):
                                                           for k, v in kw.items()})
 
 
-COCO_ROWS = [  # id, setup(coco root, test folder), call(coco root, test folder), exception, message part
+DATA_ROWS = [  # id, setup(coco root, test folder), call(coco root, test folder), exception, message part
     ("truncated", truncate(TRAIN), build(), ValueError,
      "instances_train2017.json is not valid JSON, perhaps truncated"),
     ("empty-object", write(TRAIN, b"{}"), build(), ValueError,
@@ -104,11 +111,29 @@ COCO_ROWS = [  # id, setup(coco root, test folder), call(coco root, test folder)
     ("out-is-file", write("out", b"", base="tmp"), build(out_dir="out"), ValueError, "is a file, not a folder"),
     ("data-root-is-file", write("data", b"", base="tmp"), build(), ValueError,
      "set HETNOISE_DATA to a writable folder"),
-    ("no-cache-no-root", nothing, lambda root, tmp: coco.load_multilabel("mini-coco"), FileNotFoundError,
+    ("no-cache-no-root", nothing, lambda root, tmp: data.load("mini-coco"), FileNotFoundError,
      "run `hetnoise data mini-coco --coco-root /path/to/coco` to build it (or set HETNOISE_COCO"),
     ("env-root-missing", lambda root, tmp: (root / TRAIN).unlink(),
      lambda root, tmp: load_with_env_coco(root),
      FileNotFoundError, "(that folder comes from HETNOISE_COCO)"),
+    ("coco-root-option-missing", nothing, lambda root, tmp: data.load("mini-coco", coco_root=tmp / "nope"),
+     FileNotFoundError, "nope is not an MS-COCO 2017 folder"),
+    ("corrupt-cache", truncated_cache, lambda root, tmp: data.load("mini-coco"), ValueError,
+     "minitrain-128.npz is not a readable mini-coco cache (truncated or corrupt): delete it and run `hetnoise data"),
+    ("unknown-dataset", nothing, lambda root, tmp: data.load("imagenet"), ValueError,
+     "dataset='imagenet' is unknown; choose one of digits, mnist, fashion-mnist, cifar10, cifar100, digit-mosaics, "
+     "mnist-fashion-mosaics, mini-coco"),
+    ("unknown-option", nothing, lambda root, tmp: data.load("mini-coco", colour=True), ValueError,
+     "dataset='mini-coco' takes no option colour; its options: size, coco_root"),
+    ("mnist-missing", nothing, lambda root, tmp: data.load("mnist", download=False), FileNotFoundError,
+     "mnist: no IDX files (train-images-idx3-ubyte[.gz] …) in any of {data}"),
+    ("mosaics-without-mnist", nothing, lambda root, tmp: data.load("mnist-fashion-mosaics", download=False),
+     FileNotFoundError, "copy the four files into {data}/MNIST/raw (or set HETNOISE_DATA)"),
+    ("cifar-missing", nothing, lambda root, tmp: data.load("cifar100", download=False), FileNotFoundError,
+     "cifar100: {data}/cifar-100-python does not exist. Run with download=True"),
+    ("cifar-meta-missing", lambda root, tmp: (tmp / "data" / "cifar-100-python").mkdir(parents=True),
+     lambda root, tmp: data.load("cifar100", download=False), FileNotFoundError,
+     "cifar-100-python/train is missing; delete {data}/cifar-100-python and download the data set again"),
 ]
 
 
@@ -121,8 +146,8 @@ def folders(tmp_path, monkeypatch):
     return tmp_path / "coco", tmp_path
 
 
-@pytest.mark.parametrize("setup, call, exc, part", [pytest.param(*row[1:], id=row[0]) for row in COCO_ROWS])
-def test_bad_coco_input_is_refused_before_anything_is_written(folders, monkeypatch, setup, call, exc, part):
+@pytest.mark.parametrize("setup, call, exc, part", [pytest.param(*row[1:], id=row[0]) for row in DATA_ROWS])
+def test_bad_data_input_is_refused_before_anything_is_written(folders, monkeypatch, setup, call, exc, part):
     """The exact exception type (no bare JSONDecodeError or KeyError), one line naming the file, and no new file
     or folder anywhere in the test folder, which holds both the COCO folder and the data root."""
     root, tmp = folders
@@ -133,7 +158,7 @@ def test_bad_coco_input_is_refused_before_anything_is_written(folders, monkeypat
         call(root, tmp)
     message = str(caught.value)
     assert type(caught.value) is exc and "\n" not in message, message
-    assert part.format(root=root) in message, message
+    assert part.format(root=root, data=tmp / "data") in message, message
     assert tree(tmp) == before
 
 

@@ -1,4 +1,4 @@
-"""Mini MS-COCO built from a COCO-format fixture, its cache, and the offline digit mosaics."""
+"""Mini MS-COCO built from a COCO-format fixture, its cache, and `data.load("mini-coco")` reading it."""
 import contextlib
 import json
 import os
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cocofixture import IDS, make_coco_fixture, tree
-from hetnoise import cli, coco
+from hetnoise import cli, coco, data
 
 
 @pytest.fixture(autouse=True)
@@ -114,25 +114,33 @@ def test_minitrain_json_takes_its_image_ids(coco_root, tmp_path):
 def test_load_mini_coco_and_missing_files(coco_root, data_root, monkeypatch):
     before = tree(coco_root)
     with pytest.raises(FileNotFoundError, match="hetnoise data mini-coco --coco-root /path/to/coco.*HETNOISE_COCO"):
-        coco.load_multilabel("mini-coco")
+        data.load("mini-coco")
     with _quiet():
-        ds = coco.load_multilabel("mini-coco", coco_root, size=16)
+        ds = data.load("mini-coco", coco_root=coco_root, size=16)
     assert ds.x_train.shape[1:] == (3, 16, 16) and ds.y_train.shape[1] == 80 and len(ds.x_test) == 20
-    assert len(ds.label_names) == 80 and len(ds.mean) == 3
+    assert ds.kind == "multilabel" and ds.num_classes == data.num_classes("mini-coco") == 80 and len(ds.mean) == 3
     assert tree(coco_root) == before and (data_root / "mini-coco" / "minitrain-16.npz").is_file()
-    cached = coco.load_multilabel("mini-coco", size=16)  # no COCO folder needed once the cache exists
+    cached = data.load("mini-coco", size=16)  # no COCO folder needed once the cache exists
     assert cached.source == ds.source and cached.x_train.equal(ds.x_train)
     monkeypatch.setenv("HETNOISE_COCO", str(coco_root))
-    assert coco.load_multilabel("mini-coco", size=16).source == ds.source
+    assert data.load("mini-coco", size=16).source == ds.source
     monkeypatch.setenv("HETNOISE_COCO", str(coco_root.parent / "elsewhere"))
     with pytest.raises(FileNotFoundError, match="annotations.*HETNOISE_COCO"):
-        coco.load_multilabel("mini-coco", size=16)
+        data.load("mini-coco", size=16)
     monkeypatch.delenv("HETNOISE_COCO")
     shutil.rmtree(coco_root / "val2017")
     with pytest.raises(FileNotFoundError, match="val2017/.*unzip"):
         coco.build_mini_coco(coco_root)
-    with pytest.raises(ValueError, match="unknown"):
-        coco.load_multilabel("imagenet")
+
+
+def test_mini_coco_cache_follows_the_data_root(coco_root, tmp_path):
+    """An explicit data root holds the cache, as $HETNOISE_DATA does by default."""
+    with _quiet():
+        ds = data.load("mini-coco", tmp_path / "elsewhere", coco_root=coco_root, size=16)
+    assert (tmp_path / "elsewhere" / "mini-coco" / "minitrain-16.npz").is_file()
+    assert data.load("mini-coco", tmp_path / "elsewhere", size=16).x_test.equal(ds.x_test)
+    with pytest.raises(FileNotFoundError, match="no mini-coco cache"):
+        data.load("mini-coco", tmp_path / "nowhere", size=16)
 
 
 def test_cli_builds_mini_coco(coco_root, tmp_path, capsys):
@@ -141,21 +149,3 @@ def test_cli_builds_mini_coco(coco_root, tmp_path, capsys):
                          "--fraction", "0.5", "--draws", "3"]) == 0
     out = capsys.readouterr().out
     assert "minitrain-128.npz" in out and "best of 3 seeded draws" in out and "val2017-128.npz" in out
-
-
-def test_digit_mosaics_are_deterministic_and_labelled_by_the_digits_present():
-    a, b = coco.digit_mosaics(size=32, seed=0), coco.digit_mosaics(size=32, seed=0)
-    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
-    assert a.x_train.shape == (2000, 3, 32, 32) and a.y_train.shape == (2000, 10)
-    assert (a.y_train.sum(1) >= 1).all() and (a.y_train.sum(1) <= 4).all()
-    assert not np.array_equal(coco.digit_mosaics(size=32, seed=1).y_train, a.y_train)
-    # a quadrant is blank exactly when it holds no digit, and a label is on when some quadrant shows it
-    quads = a.x_train[:, 0].reshape(2000, 2, 16, 2, 16).permute(0, 1, 3, 2, 4).reshape(2000, 4, -1)
-    filled = (quads.sum(-1) > 0).sum(1)
-    assert (filled >= a.y_train.sum(1)).all()
-
-
-def test_split_train_val():
-    tr, va = coco.split_train_val(100, 0.1, 0)
-    assert len(va) == 10 and len(tr) == 90 and not set(tr) & set(va)
-    assert np.array_equal(va, coco.split_train_val(100, 0.1, 0)[1])

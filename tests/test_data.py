@@ -1,4 +1,5 @@
-"""Data loaders on files in their real on-disk formats, generated here, and on the bundled digits."""
+"""The data-set registry, and the loaders on files in their real on-disk formats, generated here, and on the
+bundled digits."""
 import gzip
 import pickle
 import struct
@@ -132,14 +133,63 @@ def test_split_is_stratified_deterministic_and_disjoint():
     assert va[:5].tolist() == PINNED_VAL_HEAD
 
 
-def test_cifar100_fine_labels(tmp_path):
-    rng = np.random.default_rng(1)
-    folder = tmp_path / "cifar-100-python"
+def make_cifar100(root, label_names, seed=1):
+    """The python-pickle layout of cifar-100-python, with fine and coarse labels and the given class names."""
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-100-python"
     folder.mkdir()
     for name, n in (("train", 30), ("test", 10)):
         pickle.dump({"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                     "fine_labels": rng.integers(0, 100, n).tolist(),
+                     "fine_labels": rng.integers(0, len(label_names), n).tolist(),
                      "coarse_labels": rng.integers(0, 20, n).tolist()}, open(folder / name, "wb"))
-    pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)]}, open(folder / "meta", "wb"))
+    pickle.dump({"fine_label_names": label_names}, open(folder / "meta", "wb"))
+
+
+def test_cifar100_fine_labels(tmp_path):
+    make_cifar100(tmp_path, [f"c{i}" for i in range(100)])
     ds = data.load("cifar100", root=tmp_path, download=False)
     assert ds.num_classes == 100 and ds.x_train.shape == (30, 3, 32, 32) and len(ds.y_test) == 10
+
+
+def test_registry_knows_every_data_set_before_loading():
+    assert data.names() == ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "digit-mosaics",
+                            "mnist-fashion-mosaics", "mini-coco")
+    assert data.names("multilabel") == ("digit-mosaics", "mnist-fashion-mosaics", "mini-coco")
+    assert set(data.names("classification")) | set(data.names("multilabel")) == set(data.names())
+    assert [data.num_classes(n) for n in data.names()] == [10, 10, 10, 10, 100, 10, 20, 80]
+    assert data.default_model("mnist") == "lenet5" and data.default_model("cifar100") == "resnet18"
+    assert data.default_model("mini-coco") is None
+    with pytest.raises(ValueError, match="kind='images' is unknown"):
+        data.names("images")
+    with pytest.raises(ValueError, match="dataset='imagenet' is unknown; choose one of digits, mnist"):
+        data.num_classes("imagenet")
+
+
+def test_options_reach_the_loader_and_unknown_ones_are_refused():
+    ds = data.load("digits", size=16)
+    assert ds.x_train.shape[1:] == (1, 16, 16) and ds.kind == "classification" and ds.num_classes == 10
+    with pytest.raises(ValueError, match="dataset='digits' takes no option coco_root; its options: size, test_fraction"):
+        data.load("digits", coco_root="/coco")
+    with pytest.raises(ValueError, match="dataset='mnist' takes no option size; its options: none"):
+        data.load("mnist", size=16)
+
+
+def test_files_with_another_class_count_are_refused(tmp_path):
+    make_cifar100(tmp_path, ["apple", "bed"])
+    with pytest.raises(ValueError, match="holds 2 classes, but cifar100 has 100: these are not cifar100's files"):
+        data.load("cifar100", root=tmp_path, download=False)
+
+
+def test_train_val_split_follows_the_kind():
+    ds = data.load("digits")
+    assert all(np.array_equal(a, b) for a, b in zip(data.train_val_split(ds, 0.1, 2),
+                                                    data.stratified_split(ds.y_train.numpy(), 0.1, 2)))
+    mosaics = data.load("digit-mosaics", size=8)
+    tr, va = data.train_val_split(mosaics, 0.1, 2)
+    assert len(va) == 200 and np.array_equal(va, data.random_split(2000, 0.1, 2)[1])
+
+
+def test_random_split():
+    tr, va = data.random_split(100, 0.1, 0)
+    assert len(va) == 10 and len(tr) == 90 and not set(tr) & set(va)
+    assert np.array_equal(va, data.random_split(100, 0.1, 0)[1])

@@ -1,6 +1,8 @@
-"""`mnist-fashion-mosaics`, the real-image multi-label set of the `real` profile: built here from small fake
-MNIST and Fashion-MNIST IDX files in their on-disk format, each mosaic traced back to the tiles it holds; and a
-toy-size run of the `real` profile through papermill on those files."""
+"""The mosaic data sets. `mnist-fashion-mosaics`, the real-image multi-label set of the `real` profile: built here
+from small fake MNIST and Fashion-MNIST IDX files in their on-disk format, each mosaic traced back to the tiles it
+holds, and a toy-size run of the `real` profile through papermill on those files. `digit-mosaics`, the offline set
+of the smoke profile. Both pinned, since published records and golden runs depend on their exact draws."""
+import hashlib
 import json
 import os
 
@@ -10,7 +12,11 @@ import pytest
 from conftest import papermill
 from test_data import make_mnist
 
-from hetnoise import coco, data, mosaics, multilabel
+from hetnoise import data, mosaics, multilabel
+
+# sha256 prefixes of the data sets built below, as the code that made the published records built them
+PINNED_MNIST_FASHION = "29e53c436a523228"
+PINNED_DIGIT_LABELS, PINNED_DIGIT_IMAGES = "6daef6459e41a318", "adfc9bc2c1746815"
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +41,10 @@ def tile_index(arrays):
 
 def test_labels_are_the_classes_of_the_tiles_placed(fake_root):
     root, arrays = fake_root
-    ds = coco.load_multilabel("mnist-fashion-mosaics", size=56, data_root=root, download=False)
+    ds = data.load("mnist-fashion-mosaics", root, download=False, size=56)
     assert ds.x_train.shape == (mosaics.N_TRAIN, 1, 56, 56) and ds.x_test.shape == (mosaics.N_TEST, 1, 56, 56)
-    assert ds.y_train.shape == (mosaics.N_TRAIN, 20) and len(ds.label_names) == data.num_classes(
-        "mnist-fashion-mosaics"] == 20
-    assert ds.label_names[:10] == [str(d) for d in range(10)] and ds.label_names[10] == "T-shirt/top"
+    assert ds.y_train.shape == (mosaics.N_TRAIN, 20) and ds.num_classes == data.num_classes("mnist-fashion-mosaics") == 20
+    assert ds.classes[:10] == [str(d) for d in range(10)] and ds.classes[10] == "T-shirt/top" and ds.kind == data.MULTILABEL
     assert "MNIST" in ds.source and "Fashion-MNIST" in ds.source and len(ds.mean) == len(ds.std) == 1
     index = tile_index(arrays)
     sources = set()
@@ -78,9 +83,61 @@ def test_same_seed_same_set_and_resize(fake_root):
 
 def test_missing_files_are_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="mnist: no IDX files.*HETNOISE_DATA"):
-        coco.load_multilabel("mnist-fashion-mosaics", data_root=tmp_path, download=False)
+        data.load("mnist-fashion-mosaics", tmp_path, download=False)
     with pytest.raises(ValueError, match="mnist-fashion-mosaics"):
-        coco.load_multilabel("mosaics")
+        data.load("mosaics")
+
+
+def digest(*arrays) -> str:
+    """sha256 of the arrays' bytes, to pin a data set."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.asarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_mnist_fashion_mosaics_are_pinned(fake_root):
+    """Composition only (no resize at 56), so numpy's generator alone fixes these bytes on every machine."""
+    root, _ = fake_root
+    ds = mosaics.mnist_fashion_mosaics(root, False, n_train=300, n_test=100)
+    assert digest(ds.x_train, ds.y_train, ds.x_test, ds.y_test) == PINNED_MNIST_FASHION
+
+
+
+def test_digit_mosaics_are_deterministic_and_labelled_by_the_digits_present():
+    a, b = data.load("digit-mosaics", size=32, seed=0), data.load("digit-mosaics", size=32, seed=0)
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
+    assert a.x_train.shape == (2000, 3, 32, 32) and a.y_train.shape == (2000, 10) and a.kind == data.MULTILABEL
+    assert (a.y_train.sum(1) >= 1).all() and (a.y_train.sum(1) <= 4).all()
+    assert not np.array_equal(data.load("digit-mosaics", size=32, seed=1).y_train, a.y_train)
+    # a quadrant is blank exactly when it holds no digit, and a label is on when some quadrant shows it
+    quads = a.x_train[:, 0].reshape(2000, 2, 16, 2, 16).permute(0, 1, 3, 2, 4).reshape(2000, 4, -1)
+    filled = (quads.sum(-1) > 0).sum(1)
+    assert (filled >= a.y_train.sum(1)).all()
+
+
+def test_digit_mosaics_of_the_smoke_profile_are_pinned():
+    """The labels depend on numpy's generator only; the images also on torch's bilinear resize of the digits, so a
+    torch upgrade may move PINNED_DIGIT_IMAGES (re-pin it when the golden runs are re-pinned)."""
+    ds = data.load("digit-mosaics", size=64)
+    assert digest(ds.y_train, ds.y_test) == PINNED_DIGIT_LABELS
+    assert digest(ds.x_train, ds.x_test) == PINNED_DIGIT_IMAGES
+    odd = data.load("digit-mosaics", size=33)
+    assert not odd.x_train[:, :, 32].any() and not odd.x_train[:, :, :, 32].any()
+    assert np.array_equal(odd.y_train, ds.y_train)
+
+
+
+def test_one_pool_draws_like_a_choice_from_it():
+    """A single pool draws no pool index, so digit-mosaics keep the draws of `rng.choice(pool)` they were made with."""
+    tiles, labels = np.arange(7 * 4, dtype=np.uint8).reshape(7, 2, 2), np.arange(7) % 3
+    x, y = mosaics.compose([(tiles, labels)], 50, np.random.default_rng(4), 0.5)
+    rng = np.random.default_rng(4)
+    idx = rng.choice(np.arange(7), (50, 4))
+    present = rng.random((50, 4)) < 0.5
+    assert x.shape == (50, 4, 4) and y.shape == (50, 10)
+    quads = x.reshape(50, 2, 2, 2, 2).transpose(0, 1, 3, 2, 4).reshape(50, 4, 4)
+    assert (quads[present] == tiles[idx][present].reshape(-1, 4)).all()
 
 
 def test_label_groups_cut_twelve_eight():

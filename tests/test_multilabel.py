@@ -70,7 +70,7 @@ def test_smoke_run_writes_a_complete_record(smoke_run):
 
 @pytest.mark.slow
 def test_clean_group_of_the_training_labels_is_untouched(smoke_run):
-    from hetnoise import coco, noise
+    from hetnoise import data, noise
 
     _, rec, arrays, _ = smoke_run
     res, params = rec["result"], rec["params"]
@@ -80,8 +80,8 @@ def test_clean_group_of_the_training_labels_is_untouched(smoke_run):
     assert (y_noisy[:, clean] == y_true[:, clean]).all()
     assert (y_noisy[:, corrupted] != y_true[:, corrupted]).any()
     # the same seeds give the same split and the same noisy labels, independently of the notebook
-    ds = coco.load_multilabel("digit-mosaics")
-    train_idx, _ = coco.split_train_val(len(ds.y_train), 0.1, params["split_seed"])
+    ds = data.load("digit-mosaics", size=params["image_size"])
+    train_idx, _ = data.train_val_split(ds, 0.1, params["split_seed"])
     np.testing.assert_array_equal(np.asarray(train_idx), arrays["train_idx"])
     np.testing.assert_array_equal(np.asarray(ds.y_train, dtype=np.uint8)[train_idx], y_true)
     again, report = noise.corrupt_multilabel(y_true, params["p"], corrupted, mode="swap", seed=params["seed"])
