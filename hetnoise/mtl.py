@@ -244,7 +244,8 @@ def per_class_figure(scores: tuple[list[float], list[np.ndarray]], mode: str, p:
     fig, ax = plt.subplots(figsize=(5.8, 3))
     for t, task_accuracy in enumerate(per_class):
         ax.plot(np.sort(task_accuracy), marker="o", ms=3, color=task_colour(t), label=f"Task{t + 1}: {accuracy[t]:.3f}")
-    ax.set(xlabel="class (sorted by accuracy)", ylabel="test accuracy", ylim=(0, 1.02), title=f"{mode.upper()}, p = {p}")
+    ax.set(xlabel="class (sorted by accuracy)", ylabel="test accuracy", ylim=(0, 1.02),
+           title=f"{mode.upper()}, p = {p}")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(loc="lower right")
     alt = (f"Test accuracy of each class, sorted, {mode.upper()} at p = {p}: "
@@ -395,7 +396,8 @@ def premise_claim(cells: Slice) -> tuple[Verdict, str]:
     est, lo, hi, paired = task1_difference(cells.at(0.0), cells.single)
     premise = at_least(lo, hi, 0.0)
     why = {HOLDS: "", FAILS: "MTL is below STL at p = 0", UNDECIDED: "the interval includes 0"}
-    return cells.verdict("multi-task learning helps Task1 at p = 0 (the premise)", f"+{PAPER['benefit_p0']} points (§5.2)",
+    return cells.verdict("multi-task learning helps Task1 at p = 0 (the premise)",
+                         f"+{PAPER['benefit_p0']} points (§5.2)",
                          claims.interval(est, lo, hi), TOO_FEW if cells.too_few() else premise,
                          WHY_FEW if cells.too_few() else why[premise],
                          f"MTL − STL on Task1 at p = 0{pairing(paired)}, 95 % bootstrap CI, above 0",
@@ -424,7 +426,8 @@ def gone_claim(cells: Slice, premise: str) -> Verdict:
            UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}
     return cells.verdict("at p = 1 the transfer benefit is gone (≈ 0)", f"{PAPER['benefit_p1']:g} points (§5.2)",
                          claims.interval(est, lo, hi), verdict, why[verdict],
-                         f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % bootstrap CI, inside ±{MARGIN:g} points",
+                         f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % bootstrap CI, inside "
+                         f"±{MARGIN:g} points",
                          len(cells.at(1.0)) + len(cells.single))
 
 
@@ -484,7 +487,8 @@ def never_below_claim(cells: Slice, part: pd.DataFrame) -> Verdict:
     ours = (f"lowest at p = {worst.p:g}: {claims.interval(worst.benefit, worst.low, worst.high)}"
             if worst is not None else "–")
     return cells.verdict("MTL Task1 does not fall far below single-task learning at any p",
-                         f"STL {PAPER['stl_task1']} %; MTL not far below it (Fig. 5, §5.2)", ours, verdict, why[verdict],
+                         f"STL {PAPER['stl_task1']} %; MTL not far below it (Fig. 5, §5.2)", ours, verdict,
+                         why[verdict],
                          f"MTL − STL on Task1 at every p{pairing(benefit.paired.all() if len(benefit) else False)}, "
                          f"95 % bootstrap CI, above −{MARGIN:g} points", len(cells.multi) + len(cells.single))
 
@@ -520,12 +524,13 @@ def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit:
     stays visible); bottom, the transfer benefit with its 95 % interval and the paper's."""
     mtl_runs = part[part["mode"] == "mtl"]
     mtl_runs = mtl_runs.assign(task1_acc=100 * mtl_runs.task1_acc, task2_acc=100 * mtl_runs.task2_acc)
-    s = plots.summarise(mtl_runs, ["p"], ["task1_acc", "task2_acc"]).sort_values("p")
+    summary = plots.summarise(mtl_runs, ["p"], ["task1_acc", "task2_acc"]).sort_values("p")
     stl = 100 * part[part["mode"] == "stl"].task1_acc
     fig, axes = plt.subplots(2, 1, figsize=(6.0, 5.6), sharex=True)
     ax = axes[0]
-    plots.band(ax, s.p, s.task1_acc_mean, s.task1_acc_std, plots.CLEAN, "Task1 (MTL)")
-    plots.band(ax, s.p, s.task2_acc_mean, s.task2_acc_std, plots.CORRUPT, "Task2 (MTL, noisy)", marker="s")
+    plots.band(ax, summary.p, summary.task1_acc_mean, summary.task1_acc_std, plots.CLEAN, "Task1 (MTL)")
+    plots.band(ax, summary.p, summary.task2_acc_mean, summary.task2_acc_std, plots.CORRUPT, "Task2 (MTL, noisy)",
+               marker="s")
     if len(stl):
         ax.axhline(stl.mean(), color=plots.OVERALL, ls="--", lw=1.2, zorder=1.5, label=f"Task1 (STL), n={len(stl)}")
         ax.axhspan(stl.mean() - np.nan_to_num(stl.std()), stl.mean() + np.nan_to_num(stl.std()),
@@ -534,9 +539,9 @@ def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit:
     ax.legend(loc="lower left")
     ax = axes[1]
     if not benefit.empty:
-        b = benefit
-        ax.errorbar(b.p, 100 * b.benefit, yerr=[100 * (b.benefit - b.low).fillna(0), 100 * (b.high - b.benefit).fillna(0)],
-                    marker="o", ms=4, color=plots.CLEAN, capsize=3, label="ours (95 % bootstrap CI)")
+        below, above = (benefit.benefit - benefit.low).fillna(0), (benefit.high - benefit.benefit).fillna(0)
+        ax.errorbar(benefit.p, 100 * benefit.benefit, yerr=[100 * below, 100 * above], marker="o", ms=4,
+                    color=plots.CLEAN, capsize=3, label="ours (95 % bootstrap CI)")
     ax.axhline(0, color="grey", lw=0.8)
     ax.plot([0, 1], list(paper_benefit), "s", color=plots.PAPER, label="paper (p = 0 and p = 1)")
     ax.set(xlabel="Task2 corruption probability p", ylabel="MTL − STL, Task1 (points)", title="transfer benefit")
@@ -598,7 +603,8 @@ def show_weight_decay(part: pd.DataFrame, profile: str, weight_decay: float) -> 
     """Fig. 5 of one profile at one weight decay, and its table of accuracies and benefits."""
     data_sets = ", ".join(sorted(part.dataset.unique()))
     benefit = transfer_benefit(part)
-    fig = figure(part, benefit, f"{data_sets}, weight decay {weight_decay:g}", (PAPER["benefit_p0"], PAPER["benefit_p1"]))
+    fig = figure(part, benefit, f"{data_sets}, weight decay {weight_decay:g}",
+                 (PAPER["benefit_p0"], PAPER["benefit_p1"]))
     fig.suptitle(f"profile '{profile}' · {data_sets} · {len(part)} runs over {part.split_seed.nunique()} split(s) on "
                  f"{', '.join(sorted(part.device.unique()))} · mean ± 1 std", fontsize=9, color="#555")
     plt.show()
