@@ -1,8 +1,9 @@
 """The multi-task study (paper §3.2, §4.2, §5.2): a data set's classes split into two tasks, one shared
 backbone with a head per task, and a training step that takes one batch of each task; only Task2's labels
 are corrupted, and Task1's accuracy is set against a single-task baseline. This module holds what is the
-study's own: tasks, model, training step, parameters, profiles and grids, what the paper reports, the
-claims checked on the records and the figure of its page."""
+study's own: tasks, model, training step, the protocol rules of a run and the result it records,
+parameters, profiles and grids, what the paper reports, the claims checked on the records and the blocks
+of its book page."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from hetnoise import claims, data, metrics, models, noise, plots, stats, train
+from hetnoise import claims, data, metrics, models, noise, plots, stats, tables, train
 from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_RUNS, NOT_APPLICABLE, TOO_FEW, UNDECIDED, Verdict, at_least, equivalence
 from hetnoise.models import LeNet5Features, MultiHead, ResNet18Features
 from hetnoise.spec import (DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile,
@@ -556,13 +557,11 @@ NO_RECORDS = ("No multi-task records yet. Produce them with `hetnoise sweep mtl 
 def accuracy_caption(part: pd.DataFrame, benefit: pd.DataFrame, weight_decay: float) -> str:
     """The line above a table of accuracies: what its numbers are, how the benefit is paired and the
     single-task baseline's Task1 accuracy."""
-    from hetnoise import report
-
     single = part[part["mode"] == "stl"].task1_acc
     pairs = ("each MTL run minus the STL run of its class split and seed, then averaged" if benefit.paired.all()
              else "mean MTL minus mean STL")
     return (f"**Test accuracy (%) per p, weight decay {weight_decay:g}**: mean and 95 % bootstrap interval over runs; "
-            f"benefit: {pairs}. Single-task Task1 (STL): **{report.mean_interval(single)}** ({len(single)} runs).")
+            f"benefit: {pairs}. Single-task Task1 (STL): **{tables.mean_interval(single)}** ({len(single)} runs).")
 
 
 def benefit_text(row) -> str:
@@ -574,12 +573,10 @@ def benefit_text(row) -> str:
 def accuracy_table(part: pd.DataFrame, benefit: pd.DataFrame) -> pd.DataFrame:
     """Per p: Task1 and Task2 accuracy of the multi-task runs (mean and interval, %), the transfer benefit
     and the number of runs."""
-    from hetnoise import report
-
     rows = []
     for (p, runs), row in zip(part[part["mode"] == "mtl"].groupby("p"), benefit.itertuples()):
-        rows.append({"p": p, "Task1, MTL": report.mean_interval(runs.task1_acc),
-                     "Task2, MTL (noisy)": report.mean_interval(runs.task2_acc),
+        rows.append({"p": p, "Task1, MTL": tables.mean_interval(runs.task1_acc),
+                     "Task2, MTL (noisy)": tables.mean_interval(runs.task2_acc),
                      "benefit, MTL − STL (points)": benefit_text(row), "runs": len(runs)})
     return pd.DataFrame(rows)
 
@@ -612,11 +609,9 @@ def show_weight_decay(part: pd.DataFrame, profile: str, weight_decay: float) -> 
     display(accuracy_table(part, benefit).style.hide(axis="index").format({"p": "{:g}"}))
 
 
-def show_profile(loaded, profile: str) -> None:
+def show_profile(loaded: tables.Loaded, profile: str) -> None:
     """Fig. 5 and its table for each weight decay of a profile (the larger first), then its "What was run"
     box; a line saying so when the profile has no records."""
-    from hetnoise import report
-
     chosen = loaded.of(profile=profile)
     if chosen.frame.empty:
         display(Markdown(f"No records of profile `{profile}` here yet."))
@@ -624,21 +619,21 @@ def show_profile(loaded, profile: str) -> None:
     for weight_decay in sorted(chosen.frame.weight_decay.unique(), reverse=True):
         show_weight_decay(chosen.frame[chosen.frame.weight_decay == weight_decay], profile, weight_decay)
     display(Markdown("**What was run**"))
-    display(report.what_was_run("mtl", chosen.records, profile, report.grid_size("mtl", profile),
-                                **run_facts(chosen.records)))
+    display(tables.box(chosen.records, PAPER_SETUP, profile, tables.grid_size(GRIDS, profile),
+                       paper_label="paper (§4.2)", **run_facts(chosen.records)))
 
 
-def real_section(loaded) -> None:
+def real_section(loaded: tables.Loaded) -> None:
     """The page's main block: MNIST digits in two tasks on a CPU (profile `real`)."""
     show_profile(loaded, "real")
 
 
-def paper_section(loaded) -> None:
+def paper_section(loaded: tables.Loaded) -> None:
     """CIFAR-100 at the paper's scale (profile `paper`), when its records are present."""
     show_profile(loaded, "paper")
 
 
-def smoke_section(loaded) -> None:
+def smoke_section(loaded: tables.Loaded) -> None:
     """The pipeline check (profile `smoke`), and how to produce records when there are none at all."""
     show_profile(loaded, "smoke")
     if loaded.frame.empty:

@@ -10,7 +10,7 @@ import torch
 from matplotlib.figure import Figure
 
 from conftest import ROOT, papermill
-from hetnoise import data, models, mtl, noise, records, train
+from hetnoise import data, models, mtl, noise, records, tables, train
 
 
 def test_split_is_deterministic_disjoint_and_complete():
@@ -256,8 +256,6 @@ def fake_record(profile: str, mode: str, p: float, split_seed: int, seed: int, w
 
 def fake_loaded(profile: str = "real", weight_decays=(5e-4,), benefit_at_1: float = 0.0):
     """Three splits, one seed: STL Task1 80 %, MTL 85 % at p = 0 falling to 80 % + benefit_at_1 at p = 1."""
-    from hetnoise import report
-
     recs = []
     for weight_decay in weight_decays:
         for split in range(3):
@@ -266,7 +264,7 @@ def fake_loaded(profile: str = "real", weight_decays=(5e-4,), benefit_at_1: floa
             for p in (0.0, 0.5, 0.818, 1.0):
                 recs.append(fake_record(profile, "mtl", p, split, 0, weight_decay,
                                         0.85 - (0.05 - benefit_at_1) * p + wobble + 0.001 * split * p, 0.98 - 0.9 * p))
-    return report.Loaded(recs, records.records_frame(recs), [])
+    return tables.Loaded(recs, tables.frame(recs), [])
 
 
 @pytest.fixture
@@ -305,7 +303,7 @@ def test_real_section_draws_a_figure_and_table_per_weight_decay_then_the_box(sho
     assert box.loc["runs", "these runs"] == "30 of the grid's 120"
     assert "Task1 5 training images per class (25), Task2 1000 (5,000)" in box.loc["data", "these runs"]
     assert box.loc["network", "these runs"] == "lenet5 trunk × 1 width, Mish, two heads; 61,706 parameters"
-    assert box.loc["network", "paper"] == mtl.PAPER_SETUP["network"]
+    assert box.loc["network", "paper (§4.2)"] == mtl.PAPER_SETUP["network"]
 
 
 def test_sections_without_records_say_so(shown):
