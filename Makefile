@@ -9,7 +9,7 @@ PROFILE ?= smoke
 WORKERS ?= 2
 PACK ?= 4
 
-.PHONY: install test book sweep smoke clean
+.PHONY: install test test-fast lint book sweep smoke clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,12 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check hetnoise tests benchmarks notebooks
 
 sweep: install
 	$(BIN)/hetnoise sweep all --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) --pack $(PACK)

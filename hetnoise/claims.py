@@ -12,7 +12,7 @@ premise is absent is "not applicable".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,11 @@ def flat(study, claim, scope_text, profile, paper_text, part, metric) -> Verdict
                              f"{'rise' if est > 0 else 'decline'}",
            UNDECIDED: f"the interval straddles ±{MARGIN:g} points: the runs cannot tell"}[verdict]
     return verdict_of(ours, verdict, why)
+
+
+def table(verdicts: list[Verdict]) -> pd.DataFrame:
+    """Verdicts as a table, one row each (no rows: the columns alone)."""
+    return pd.DataFrame([asdict(v) for v in verdicts], columns=list(Verdict.__dataclass_fields__))
 
 
 def styled(table: pd.DataFrame):

@@ -1,6 +1,6 @@
 """Every data set of the project, one registry and one dataset type.
 
-`REGISTRY` names each data set with its kind ("classification": int64 class indices; "multilabel": uint8 multi-hot
+`REGISTRY` names each data set with its kind ("classification": int64 class indices; "multi-label": uint8 multi-hot
 rows), its number of classes (labels), its default network and its loader; `load(name)` returns a `Dataset` of
 N×C×H×W uint8 images and targets for the data set's own train and test sets. The classification files are read
 here in their standard on-disk formats (IDX `.gz` for the MNIST family, python pickles for CIFAR; downloads go
@@ -23,7 +23,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-CLASSIFICATION, MULTILABEL = "classification", "multilabel"
+CLASSIFICATION, MULTILABEL = "classification", "multi-label"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -87,7 +87,7 @@ def spec(name: str) -> Spec:
 
 
 def names(kind: str | None = None) -> tuple[str, ...]:
-    """The names of all data sets, or of those of one kind ("classification" or "multilabel")."""
+    """The names of all data sets, or of those of one kind ("classification" or "multi-label")."""
     if kind not in (None, CLASSIFICATION, MULTILABEL):
         raise ValueError(f"kind={kind!r} is unknown; choose {CLASSIFICATION!r} or {MULTILABEL!r}")
     return tuple(name for name, s in REGISTRY.items() if kind in (None, s.kind))

@@ -4,10 +4,9 @@ expands to their Cartesian product, so a grid may hold cells of different shapes
 multi-task study's single-task baseline, which has no p)."""
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
-from hetnoise import studies
+from hetnoise import studies, tables
 from hetnoise.records import repo_root
 
 
@@ -45,16 +44,7 @@ def cells(study: str, profile: str, overrides: dict | None = None) -> list[dict]
                              f"{', '.join(allowed)}")
         if not isinstance(values, (list, tuple)) or not values:
             raise ValueError(f"{study}: {key} needs a non-empty list of values, got {values!r}")
-    out, seen = [], set()
-    for block in studies.get(study).grids[profile]:
-        axes = {**block, **{k: list(v) for k, v in (overrides or {}).items()}}
-        for values in itertools.product(*axes.values()):
-            cell = {"profile": profile, **dict(zip(axes, values))}
-            key = tuple(sorted((k, repr(v)) for k, v in cell.items()))
-            if key not in seen:
-                seen.add(key)
-                out.append(cell)
-    return out
+    return tables.expand(studies.get(study).grids[profile], profile, overrides)
 
 
 def published() -> list[tuple[str, object]]:

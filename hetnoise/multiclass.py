@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from hetnoise import claims, data, ensemble, metrics, models, noise, plots, stats, train
+from hetnoise import claims, data, ensemble, metrics, models, noise, plots, stats, tables, train
 from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_RUNS, TOO_FEW, UNDECIDED, Verdict, at_least
 from hetnoise.spec import (DATA_PARAMS, LENET_PAPER, P, PAPER_P, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, Grid,
                            Param, Profile, Recipe, Study)
@@ -328,8 +328,6 @@ def accuracy_table(part: pd.DataFrame):
 def block(loaded, profile: str, dataset: str) -> None:
     """One profile × data set: Fig. 4, what was run, the accuracy table and, beyond the smoke check, the
     clean class's precision and the memorisation curves."""
-    from hetnoise import report
-
     part = loaded.of(profile=profile, dataset=dataset)
     frame, source = part.frame, ", ".join(sorted(part.frame.source.unique()))
     display(Markdown(heading(profile, dataset, frame)))
@@ -337,8 +335,7 @@ def block(loaded, profile: str, dataset: str) -> None:
                                                 "mean ± 1 std over clean classes and seeds")
     plt.show()
     display(Markdown("**What was run**"))
-    display(report.what_was_run("multiclass", part.records, profile,
-                                report.grid_size("multiclass", profile, dataset=dataset)))
+    display(tables.box(part.records, PAPER_SETUP, profile, tables.grid_size(GRIDS, profile, dataset=dataset)))
     display(Markdown("**Test accuracy (%) per cell**: mean, standard deviation and number of runs."))
     display(accuracy_table(frame))
     if profile == "smoke":

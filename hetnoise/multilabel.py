@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from hetnoise import claims, data, metrics, models, noise, plots, train
+from hetnoise import claims, data, metrics, models, noise, plots, tables, train
 from hetnoise.claims import Verdict
 from hetnoise.spec import DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile, Recipe, Study
 
@@ -320,7 +320,7 @@ def result(scores: dict, clean: list[int], corrupted: list[int], ds, report, rea
                 wall_time_s=wall_time_s)
 
 
-# The blocks of the book page (`sections`), each drawn from a `report.Loaded` of the study's records.
+# The blocks of the book page (`sections`), each drawn from a `tables.Loaded` of the study's records.
 
 NO_RECORDS = ("No multi-label records yet. Produce them with `hetnoise sweep multilabel --profile smoke` "
               "(offline digit mosaics, minutes on a CPU), `--profile real` (MNIST + Fashion-MNIST mosaics from "
@@ -347,11 +347,9 @@ def swap_first(combo: tuple) -> tuple:
 
 def map_table(part: pd.DataFrame):
     """Test mAP (%) per case and p of each group and overall: mean and 95 % bootstrap interval over runs."""
-    from hetnoise import report
-
-    rows = [{"case": case, "p": p, "clean group": report.mean_interval(cell.map_clean, scale=1),
-             "corrupted group": report.mean_interval(cell.map_corrupted, scale=1),
-             "overall": report.mean_interval(cell.map_overall, scale=1), "runs": len(cell)}
+    rows = [{"case": case, "p": p, "clean group": tables.mean_interval(cell.map_clean, scale=1),
+             "corrupted group": tables.mean_interval(cell.map_corrupted, scale=1),
+             "overall": tables.mean_interval(cell.map_overall, scale=1), "runs": len(cell)}
             for (case, p), cell in part.groupby(["case", "p"])]
     return pd.DataFrame(rows).style.hide(axis="index").format({"p": "{:g}"})
 
@@ -366,8 +364,6 @@ def network(recs: list[dict]) -> str:
 def show_profile(loaded, profile: str) -> None:
     """Fig. 6 redrawn for one profile (one figure per corruption mode and training length), its mAP table,
     and the "What was run" box; a line saying so when the profile has no records."""
-    from hetnoise import report
-
     recs = loaded.of(profile=profile).records
     frame = page_frame(recs)
     if frame.empty:
@@ -384,7 +380,7 @@ def show_profile(loaded, profile: str) -> None:
                          "bootstrap interval over runs."))
         display(map_table(part))
     display(Markdown("**What was run**"))
-    display(report.what_was_run("multilabel", recs, profile, report.grid_size("multilabel", profile),
+    display(tables.box(recs, PAPER_SETUP, profile, tables.grid_size(GRIDS, profile),
                                 network=network(recs)))
 
 

@@ -302,18 +302,3 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
         atomic_write_text(dest, Path(r["_path"]).read_text())
         copied += 1
     return copied
-
-
-def records_frame(records: list[dict]):
-    """A flat pandas table: one row per run, parameters and scalar results as columns."""
-    import pandas as pd
-
-    rows = []
-    for r in records:
-        row = {"study": r["study"], "run_id": r["run_id"], **r["params"], "profile": r["profile"]}
-        row.update({k: v for k, v in r["result"].items() if isinstance(v, (int, float, str, bool)) or v is None})
-        row["device_name"] = r["provenance"].get("device_name")
-        row["git_revision"] = r["provenance"].get("git_revision")
-        row["source"] = r.get("_source", "local")
-        rows.append(row)
-    return pd.DataFrame(rows)

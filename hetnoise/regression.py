@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from hetnoise import claims, data, models, noise, plots, stats, train
+from hetnoise import claims, data, models, noise, plots, stats, tables, train
 from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_P, MIN_RUNS, TOO_FEW, UNDECIDED, Verdict, at_least, equivalence
 from hetnoise.spec import DATA_PARAMS, LENET_PAPER, RECIPE_PARAMS, RUN_PARAMS, Grid, P, Param, Profile, Recipe, Study
 
@@ -387,10 +387,7 @@ def heading(profile: str, dataset: str, source: str) -> str:
 
 def what_was_run(recs: list[dict], profile: str):
     """The "What was run" table: our runs beside what the paper proposes (§6), which it did not run."""
-    from hetnoise import report
-
-    table = report.what_was_run("regression", recs, profile, report.grid_size("regression", profile)).data
-    return table.rename(columns={"paper": "paper (§6, proposed)"}).style.hide(axis="index")
+    return tables.box(recs, PAPER_SETUP, profile, tables.grid_size(GRIDS, profile), paper_label="paper (§6, proposed)")
 
 
 def cell_table(frame: pd.DataFrame):
@@ -406,7 +403,7 @@ def cell_table(frame: pd.DataFrame):
 
 
 def block(part, profile: str, dataset: str) -> None:
-    """One profile and data set (`part`, a report.Loaded): the errors against p and σ, what was run, the
+    """One profile and data set (`part`, a tables.Loaded): the errors against p and σ, what was run, the
     table per cell and, beyond the smoke check, the error per angle."""
     frame = part.frame
     source = ", ".join(sorted(frame.source.unique()))
@@ -447,9 +444,7 @@ def glue_numbers(loaded) -> None:
     """Glue the verdicts' numbers (myst_nb) for the page's prose."""
     from myst_nb import glue
 
-    from hetnoise import report
-
-    for name, value in verdict_numbers(report.evaluate({"regression": loaded.frame})).items():
+    for name, value in verdict_numbers(claims.table(check_claims(loaded.frame))).items():
         glue(name, value, display=False)
 
 

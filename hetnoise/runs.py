@@ -89,40 +89,6 @@ def expected_time(records: list[dict]) -> pd.DataFrame:
     return out
 
 
-def what_was_run(records: list[dict], grid_size: int | None = None) -> dict[str, str]:
-    """The facts of a set of runs for a "What was run" box: data, network, training, grid, runs, device,
-    wall time, and the source and revisions of the records."""
-    if not records:
-        return {}
-    params, first = [r["params"] for r in records], records[0]
-    res = first["result"]
-
-    def values(key):
-        found = sorted({p[key] for p in params if key in p})
-        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in found)
-
-    grid = [f"p ∈ {{{values('p')}}}"] + [f"{name} {values(key)}" for key, name in (
-        ("sigma", "σ (degrees)"), ("clean_class", "clean classes"), ("strategy", "strategies"), ("case", "cases"),
-        ("mode", "modes"), ("split_seed", "splits"), ("seed", "seeds")) if key in first["params"]]
-    walls = [float(r["result"].get("wall_time_s") or 0.0) for r in records]
-    revisions = sorted({(r["provenance"].get("git_revision") or "unknown")[:10] for r in records})
-    devices = sorted({r["provenance"].get("device_name") or r["result"].get("device", "") for r in records})
-    return {
-        "data": f"{values('dataset')}: {res.get('n_train', '?'):,} training, {res.get('n_val', '?'):,} validation, "
-                f"{res.get('n_test', '?'):,} test images" if "n_train" in res else values("dataset"),
-        "network": f"{values('model') or 'resnet18'}, {res.get('n_params', 0):,} parameters",
-        "training": f"{values('epochs')} epochs at batch {values('batch_size')}, {values('optimizer')} "
-                    f"(learning rate {values('lr')}, weight decay {values('weight_decay')}, {values('schedule')}); "
-                    "checkpoint of the lowest validation loss",
-        "grid": "; ".join(grid),
-        "runs": f"{len(records)}" + (f" of the grid's {grid_size}" if grid_size else ""),
-        "device": ", ".join(devices),
-        "wall time": f"{sum(walls) / 3600:.1f} h in all, {sum(walls) / len(walls):.0f} s per run",
-        "records": f"{', '.join(sorted({r.get('_source', 'local') for r in records}))}; revision "
-                   f"{', '.join(revisions)}",
-    }
-
-
 def markdown_table(header, rows) -> str:
     """A Markdown table from a header and rows of strings."""
     return "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]

@@ -41,6 +41,7 @@ def test_unknown_profile_of_all_studies_is_an_error(tmp_path, capsys):
     assert "--profile 'smok' is unknown; choose one of ['fashion', 'paper', 'real', 'smoke']" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_papermill_with_a_bad_value_names_it(tmp_path):
     proc = papermill("multiclass.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, p="abc", profile="smoke")
     assert proc.returncode != 0 and "p='abc' is not allowed; it must be a number in [0, 1]" in proc.stderr
@@ -49,6 +50,7 @@ def test_papermill_with_a_bad_value_names_it(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_multilabel_notebook_without_coco_says_how_to_build_it(tmp_path):
     env = {**os.environ, "HETNOISE_DATA": str(tmp_path / "data")}
     env.pop("HETNOISE_COCO", None)

@@ -23,6 +23,8 @@ import yaml
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every test here builds the book and opens it in a browser
+
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = Path(os.environ.get("HETNOISE_ARTIFACTS", ROOT / "_build" / "test-artifacts")) / "screenshots"
 

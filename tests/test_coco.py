@@ -118,7 +118,7 @@ def test_load_mini_coco_and_missing_files(coco_root, data_root, monkeypatch):
     with _quiet():
         ds = data.load("mini-coco", coco_root=coco_root, size=16)
     assert ds.x_train.shape[1:] == (3, 16, 16) and ds.y_train.shape[1] == 80 and len(ds.x_test) == 20
-    assert ds.kind == "multilabel" and ds.num_classes == data.num_classes("mini-coco") == 80 and len(ds.mean) == 3
+    assert ds.kind == data.MULTILABEL and ds.num_classes == data.num_classes("mini-coco") == 80 and len(ds.mean) == 3
     assert tree(coco_root) == before and (data_root / "mini-coco" / "minitrain-16.npz").is_file()
     cached = data.load("mini-coco", size=16)  # no COCO folder needed once the cache exists
     assert cached.source == ds.source and cached.x_train.equal(ds.x_train)

@@ -154,8 +154,8 @@ def test_cifar100_fine_labels(tmp_path):
 def test_registry_knows_every_data_set_before_loading():
     assert data.names() == ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "digit-mosaics",
                             "mnist-fashion-mosaics", "mini-coco")
-    assert data.names("multilabel") == ("digit-mosaics", "mnist-fashion-mosaics", "mini-coco")
-    assert set(data.names("classification")) | set(data.names("multilabel")) == set(data.names())
+    assert data.names(data.MULTILABEL) == ("digit-mosaics", "mnist-fashion-mosaics", "mini-coco")
+    assert set(data.names("classification")) | set(data.names(data.MULTILABEL)) == set(data.names())
     assert [data.num_classes(n) for n in data.names()] == [10, 10, 10, 10, 100, 10, 20, 80]
     assert data.default_model("mnist") == "lenet5" and data.default_model("cifar100") == "resnet18"
     assert data.default_model("mini-coco") is None

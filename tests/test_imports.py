@@ -4,8 +4,6 @@ import ast
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT
 
 PACKAGE = ROOT / "hetnoise"
@@ -62,7 +60,6 @@ def test_data_modules_stand_on_data_alone():
     assert modules["mosaics"] == {"data"} and modules["coco"] == {"data"} and modules["data"] == set()
 
 
-@pytest.mark.xfail(strict=True, reason="studies -> <study> -> report -> records/runs -> studies (issue #24)")
 def test_no_import_cycle_in_the_package():
     modules = graph()
     assert cycle(modules) == [], " -> ".join(cycle(modules))

@@ -147,6 +147,7 @@ def test_label_groups_cut_twelve_eight():
     assert corrupted == list(range(12, 20)) and clean == list(range(12))
 
 
+@pytest.mark.slow
 def test_real_profile_toy_run_through_papermill(fake_root, tmp_path):
     root, _ = fake_root
     env_before = os.environ.get("HETNOISE_DATA")

@@ -10,7 +10,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Markdown  # noqa: E402
 
-from hetnoise import claims, data, multiclass, noise, records, report, studies  # noqa: E402
+from hetnoise import claims, data, multiclass, noise, records, report, studies, tables  # noqa: E402
 from hetnoise.spec import Recipe  # noqa: E402
 
 RESULT_KEYS = ["clean_acc", "corrupted_acc", "clean_precision", "clean_f1", "test_acc", "per_class_acc",
@@ -164,7 +164,7 @@ def fake_record(profile, dataset, p, clean_class, strategy, seed=0, precision=Tr
 
 
 def loaded_of(recs, problems=()):
-    return report.Loaded(recs, records.records_frame(recs), list(problems))
+    return tables.Loaded(recs, tables.frame(recs), list(problems))
 
 
 def grid(profile, dataset, precision=True):
@@ -221,7 +221,7 @@ def test_block_without_precision_leaves_out_the_precision_figure(shown):
 
 
 def test_accuracy_table_gives_mean_sd_and_runs_per_strategy_and_p():
-    table = multiclass.accuracy_table(records.records_frame(grid("paper", "mnist"))).data
+    table = multiclass.accuracy_table(tables.frame(grid("paper", "mnist"))).data
     assert list(table.columns) == ["strategy", "p", "clean, mean", "corrupted, mean", "clean, sd", "corrupted, sd",
                                    "runs"]
     row = table[(table.strategy == "exclude") & (table.p == 1.0)].iloc[0]

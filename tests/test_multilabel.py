@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from IPython.display import Markdown  # noqa: E402
 
 from conftest import BIN, ROOT, papermill  # noqa: E402
-from hetnoise import claims, multilabel, noise, records, report  # noqa: E402
+from hetnoise import claims, multilabel, noise, records, report, tables  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +309,7 @@ def fake_record(profile="real", mode="swap", epochs=2, case=1, p=0.0, seed=0, ma
 
 def loaded_of(recs):
     """The records as `report.section` hands them to a section."""
-    return report.Loaded(recs, records.records_frame(recs), [])
+    return tables.Loaded(recs, tables.frame(recs), [])
 
 
 def shown(monkeypatch):
@@ -384,7 +384,7 @@ def test_page_frame_reads_percent_and_the_corrupted_span():
 
 
 def test_claims_give_one_verdict_per_case_mode_and_length():
-    frame = records.records_frame(REAL)
+    frame = tables.frame(REAL)
     verdicts = multilabel.check_claims(frame)
     assert [v.scope for v in verdicts] == [
         "mnist-fashion-mosaics, case 1, flip, 2 epochs", "mnist-fashion-mosaics, case 2, flip, 2 epochs",

@@ -379,6 +379,7 @@ def test_exclude_with_one_corrupted_class_is_fine_at_p_zero():
 
 
 # --------------------------------------------------------------------------------------- benchmark
+@pytest.mark.slow
 def test_benchmark_smoke_runs():
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_noise.py"), "--smoke"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)

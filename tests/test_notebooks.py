@@ -9,6 +9,8 @@ import pytest
 
 from conftest import ROOT, papermill
 
+pytestmark = pytest.mark.slow  # every test here runs a notebook through papermill
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~$:/])/(?:[\w.-]+/)+[\w.-]+")
 

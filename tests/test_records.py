@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from hetnoise import records, settings, studies
+from hetnoise import records, settings, studies, tables
 
 RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [0.9] * 10, "best_epoch": 2,
           "wall_time_s": 1.5}
@@ -90,7 +90,7 @@ def test_invalid_records_are_rejected_on_write_and_reported_on_read(tmp_path):
 
 def test_records_frame_flattens_params_and_scalar_results(tmp_path):
     records.save_run(tmp_path, "multiclass", smoke(p=0.1), {**RESULT, "curve": [1, 2]})
-    frame = records.records_frame(records.load_records(tmp_path)[0])
+    frame = tables.frame(records.load_records(tmp_path)[0])
     assert frame.loc[0, "p"] == 0.1 and frame.loc[0, "clean_acc"] == 0.9 and "curve" not in frame
 
 

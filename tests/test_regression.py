@@ -13,7 +13,7 @@ from IPython.display import Markdown
 from scipy import stats
 
 from conftest import papermill
-from hetnoise import claims, noise, records, regression, report, settings, train
+from hetnoise import claims, noise, records, regression, report, settings, tables, train
 from hetnoise.spec import Recipe
 
 
@@ -255,12 +255,12 @@ def fake_record(profile="paper", dataset="mnist", p=0.0, sigma=20.0, seed=0, rms
             "result": result, "provenance": {"device_name": "cpu", "git_revision": "abc"}, "_source": "local"}
 
 
-def fake_loaded(profiles=("paper", "smoke")) -> report.Loaded:
+def fake_loaded(profiles=("paper", "smoke")) -> tables.Loaded:
     """Three seeds at three p (σ = 20°) and two more σ at p = 1, for each profile."""
     cells = [(0.0, 20.0), (0.5, 20.0), (1.0, 20.0), (1.0, 5.0), (1.0, 40.0)]
     recs = [fake_record(profile, "digits" if profile == "smoke" else "mnist", p, sigma, seed)
             for profile in profiles for p, sigma in cells for seed in range(3)]
-    return report.Loaded(recs, records.records_frame(recs), [])
+    return tables.Loaded(recs, tables.frame(recs), [])
 
 
 @pytest.fixture
@@ -291,7 +291,7 @@ def test_results_shows_paper_first_and_the_smoke_check_last_without_its_angle_cu
 
 
 def test_results_without_records_says_how_to_make_them(shown):
-    regression.results(report.Loaded([], records.records_frame([]), []))
+    regression.results(tables.Loaded([], tables.frame([]), []))
     assert shown["markdown"] == [regression.NO_RECORDS] and shown["figures"] == 0
 
 
@@ -331,6 +331,7 @@ def test_the_page_sections_are_registered_and_render_the_published_records(shown
 
 
 # ---------------------------------------------------------------------------------------------- notebook
+@pytest.mark.slow
 def test_readme_command_writes_a_record(tmp_path):
     """`papermill notebooks/regression.ipynb out.ipynb -p p 0.9 -p profile smoke` at toy size, offline."""
     proc = papermill("regression.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, p=0.9, profile="smoke", epochs=2)

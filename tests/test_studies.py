@@ -1,5 +1,5 @@
-"""The study registry: every study declares what generic code needs, generic modules name no study, and
-the package has no import cycle."""
+"""The study registry: every study declares what generic code needs, and generic modules name no study
+(tests/test_imports.py checks that the package has no import cycle)."""
 import ast
 import re
 from pathlib import Path
@@ -59,34 +59,3 @@ def test_generic_modules_name_no_study():
                 imported = {a.name.split(".")[-1] for a in node.names} | {(getattr(node, "module", "") or "").split(".")[-1]}
                 found += [f"{path.name}:{node.lineno}: imports {n}" for n in imported & names]
     assert not found, "\n".join(found)
-
-
-def module_imports(path: Path) -> set[str]:
-    """The hetnoise modules a module imports, anywhere in its code."""
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module == "hetnoise":
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hetnoise."):
-            out.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            out |= {a.name.split(".")[1] for a in node.names if a.name.startswith("hetnoise.")}
-    return out
-
-
-def test_no_import_cycle():
-    graph = {p.stem: module_imports(p) - {p.stem} for p in PACKAGE.glob("*.py")}
-    state = {}
-
-    def visit(node, path):
-        state[node] = "open"
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == "open":
-                raise AssertionError("import cycle: " + " → ".join(path + [nxt]))
-            if nxt not in state:
-                visit(nxt, path + [nxt])
-        state[node] = "done"
-
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [module])

@@ -51,6 +51,7 @@ def test_packs_hold_only_cells_one_execution_can_train():
     assert all(len(g) == 1 for g in sweep.packs(mtl, 8))  # not packable: one execution per cell
 
 
+@pytest.mark.slow
 def test_two_worker_sweep_with_a_failing_cell(tmp_path):
     """Eight cells in packs of two on a LocalCluster of two workers; the MNIST cells fail at run time on a
     corrupt data file: each failed pack is run again cell by cell, the good cells finish, the bad ones are
@@ -83,6 +84,7 @@ def test_two_worker_sweep_with_a_failing_cell(tmp_path):
     assert "0 done, 4 skipped, 4 failed" in proc.stdout
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_with_only_the_missing_cells(tmp_path):
     args = [str(BIN / "hetnoise"), "sweep", "multiclass", "--profile", "smoke", "--results", str(tmp_path),
             "--workers", "1", "--p", "0", "0.5", "1", "--set", "clean_class=0", "--set", "strategy=exclude",
@@ -126,6 +128,7 @@ def test_plan_marks_only_valid_records_done(tmp_path):
     assert not cells[0].done()
 
 
+@pytest.mark.slow
 def test_sweep_kernels_get_their_share_of_threads_and_the_default_allocator(smoke_results):
     """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ (torch's CPU training then runs ~3× slower) and one thread
     per worker; the notebooks' kernels get neither: the records' provenance shows what they ran with."""

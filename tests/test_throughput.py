@@ -25,6 +25,7 @@ def bench():
     return module
 
 
+@pytest.mark.slow
 def test_smoke_benchmark_prints_ratios_and_writes_nothing_without_save(tmp_path):
     committed = ROOT / "benchmarks" / "results" / "train_throughput.json"
     before = committed.stat().st_mtime_ns if committed.exists() else None
@@ -41,6 +42,7 @@ def test_smoke_benchmark_prints_ratios_and_writes_nothing_without_save(tmp_path)
     assert (committed.stat().st_mtime_ns if committed.exists() else None) == before
 
 
+@pytest.mark.slow
 def test_gpu_check_at_toy_size_saves_figures_and_grid_records(tmp_path):
     """The GPU check's whole path on this device: benchmark with --save, a packed sweep, the report."""
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--out", str(tmp_path),
@@ -74,6 +76,7 @@ def test_git_revision_of_a_copied_checkout_comes_from_the_environment(tmp_path, 
     assert records.git_revision() == "abc123"
 
 
+@pytest.mark.slow
 def test_fast_and_plain_paths_reach_the_same_accuracy(bench):
     ds = data.load("digits")
     tr, va = data.stratified_split(ds.y_train.numpy(), 0.1, 0)
@@ -109,6 +112,7 @@ def test_peak_lookup_and_merged_results(bench, tmp_path):
     assert set(doc["cpu"]["models"]) == {"lenet5", "resnet18"} and doc["cuda"]["models"]["lenet5"]["ratio"] == 9.0
 
 
+@pytest.mark.slow
 def test_lenet_profile_ranks_operators_by_their_own_time(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_lenet.py"), "--steps", "2", "--top", "5"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)

@@ -1,0 +1,112 @@
+"""The pieces a page's blocks are built from that need no registry: a study's records as `Loaded`, a mean
+with its interval, the size of a grid, and the "What was run" box beside the paper's setup. Study modules
+draw their blocks with these; `report` loads the records and hands them over."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hetnoise import stats
+
+
+@dataclass
+class Loaded:
+    """A study's readable records, as records and as a flat table, and the files that could not be read."""
+    records: list[dict]
+    frame: pd.DataFrame
+    problems: list[str]
+
+    def of(self, **params) -> "Loaded":
+        """The records whose profile or parameters equal every value given."""
+        keep = [r for r in self.records
+                if all((r["profile"] if k == "profile" else r["params"].get(k)) == v for k, v in params.items())]
+        return Loaded(keep, frame(keep), self.problems)
+
+
+def frame(records: list[dict]) -> pd.DataFrame:
+    """A flat table: one row per run, parameters and scalar results as columns."""
+    rows = []
+    for r in records:
+        row = {"study": r["study"], "run_id": r["run_id"], **r["params"], "profile": r["profile"]}
+        row.update({k: v for k, v in r["result"].items() if isinstance(v, (int, float, str, bool)) or v is None})
+        row["device_name"] = r["provenance"].get("device_name")
+        row["git_revision"] = r["provenance"].get("git_revision")
+        row["source"] = r.get("_source", "local")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def expand(blocks: list[dict], profile: str, overrides: dict | None = None) -> list[dict]:
+    """Every cell of a grid's blocks as notebook parameters (each block's Cartesian product, duplicates
+    once); `overrides` replaces or adds an axis in every block."""
+    out, seen = [], set()
+    for block in blocks:
+        axes = {**block, **{k: list(v) for k, v in (overrides or {}).items()}}
+        for values in itertools.product(*axes.values()):
+            cell = {"profile": profile, **dict(zip(axes, values))}
+            key = tuple(sorted((k, repr(v)) for k, v in cell.items()))
+            if key not in seen:
+                seen.add(key)
+                out.append(cell)
+    return out
+
+
+def grid_size(grids: dict[str, list[dict]], profile: str, **narrow) -> int | None:
+    """Cells of a profile's grid, or of those whose parameters equal every value given (None when none)."""
+    cells = expand(grids[profile], profile) if profile in grids else []
+    return sum(all(c.get(k) == v for k, v in narrow.items()) for c in cells) or None
+
+
+def mean_interval(values, scale: float = 100) -> str:
+    """"86.9 [84.2, 89.6]": the mean (× scale) with its 95 % bootstrap interval over runs; "–" when empty."""
+    if len(values) == 0:
+        return "–"
+    est, lo, hi = stats.bootstrap_mean(scale * np.asarray(values, dtype=float))
+    return f"{est:.1f}" + (f" [{lo:.1f}, {hi:.1f}]" if not np.isnan(lo) else "")
+
+
+def what_was_run(records: list[dict], grid_size: int | None = None) -> dict[str, str]:
+    """The facts of a set of runs: data, network, training, grid, runs, device, wall time, and the source
+    and revisions of the records."""
+    if not records:
+        return {}
+    params, first = [r["params"] for r in records], records[0]
+    res = first["result"]
+
+    def values(key):
+        found = sorted({p[key] for p in params if key in p})
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in found)
+
+    grid = [f"p ∈ {{{values('p')}}}"] + [f"{name} {values(key)}" for key, name in (
+        ("sigma", "σ (degrees)"), ("clean_class", "clean classes"), ("strategy", "strategies"), ("case", "cases"),
+        ("mode", "modes"), ("split_seed", "splits"), ("seed", "seeds")) if key in first["params"]]
+    walls = [float(r["result"].get("wall_time_s") or 0.0) for r in records]
+    revisions = sorted({(r["provenance"].get("git_revision") or "unknown")[:10] for r in records})
+    devices = sorted({r["provenance"].get("device_name") or r["result"].get("device", "") for r in records})
+    return {
+        "data": f"{values('dataset')}: {res.get('n_train', '?'):,} training, {res.get('n_val', '?'):,} validation, "
+                f"{res.get('n_test', '?'):,} test images" if "n_train" in res else values("dataset"),
+        "network": f"{values('model') or 'resnet18'}, {res.get('n_params', 0):,} parameters",
+        "training": f"{values('epochs')} epochs at batch {values('batch_size')}, {values('optimizer')} "
+                    f"(learning rate {values('lr')}, weight decay {values('weight_decay')}, {values('schedule')}); "
+                    "checkpoint of the lowest validation loss",
+        "grid": "; ".join(grid),
+        "runs": f"{len(records)}" + (f" of the grid's {grid_size}" if grid_size else ""),
+        "device": ", ".join(devices),
+        "wall time": f"{sum(walls) / 3600:.1f} h in all, {sum(walls) / len(walls):.0f} s per run",
+        "records": f"{', '.join(sorted({r.get('_source', 'local') for r in records}))}; revision "
+                   f"{', '.join(revisions)}",
+    }
+
+
+def box(records: list[dict], paper_setup: dict[str, str], profile: str, size: int | None = None,
+        paper_label: str = "paper", **facts):
+    """The "What was run" table: the facts of these runs (`facts` replace or add rows) beside the paper's
+    setup, which a pipeline check (`smoke`) does not claim to follow."""
+    ours = {**what_was_run(records, size), **facts}
+    theirs = paper_setup if profile != "smoke" else {}
+    rows = [{"": k, "these runs": v, **({paper_label: theirs.get(k, "")} if theirs else {})} for k, v in ours.items()]
+    return pd.DataFrame(rows).style.hide(axis="index")
