@@ -126,7 +126,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", help="address of an existing Dask scheduler to submit to")
     s.add_argument("--retries", type=int, default=1, help="extra attempts for a failing cell (default 1)")
     s.add_argument("--batched", action="store_true",
-                   help="train a pack's LeNet-5s at once (stacked) instead of one after another; recorded in each record")
+                   help="train a pack's LeNet-5s at once (stacked) instead of one after another; "
+                        "recorded in each record")
     s.add_argument("--pack", type=int, default=1, metavar="K",
                    help="train up to K multi-class cells that differ only in clean class, strategy and seed in "
                         "one notebook execution (default 1: one execution per cell)")

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from IPython.display import Markdown, display
 
 from hetnoise import claims, data, metrics, models, noise, plots, stats, tables, train
-from hetnoise.claims import FAILS, HOLDS, MARGIN, MIN_RUNS, NOT_APPLICABLE, TOO_FEW, UNDECIDED, Verdict, at_least, equivalence
+from hetnoise.claims import (FAILS, HOLDS, MARGIN, MIN_RUNS, NOT_APPLICABLE, TOO_FEW, UNDECIDED, Verdict, at_least,
+                             equivalence)
 from hetnoise.models import LeNet5Features, MultiHead, ResNet18Features
 from hetnoise.spec import (DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile,
                            Recipe, Study)

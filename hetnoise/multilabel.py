@@ -17,7 +17,8 @@ from IPython.display import Markdown, display
 
 from hetnoise import claims, data, metrics, models, noise, plots, tables, train
 from hetnoise.claims import Verdict
-from hetnoise.spec import DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile, Recipe, Study
+from hetnoise.spec import (DATA_PARAMS, RECIPE_PARAMS, RESNET_PAPER, RUN_PARAMS, TWELVE_P, Grid, P, Param, Profile,
+                           Recipe, Study)
 
 CASES = (1, 2)
 

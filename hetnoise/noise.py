@@ -468,7 +468,8 @@ def _multilabel_report(B, new_B, mode, p, group, n_selected, n_stuck) -> MultiLa
     with np.errstate(invalid="ignore", divide="ignore"):
         moved_out_rate = moved_out / pos
     # flip: each bit of the group changes w.p. p; swap: each positive of the group leaves w.p. p
-    k, n = (changed[:, group].sum(0), np.full(len(group), B.shape[0])) if mode == "flip" else (moved_out[group], pos[group])
+    k, n = ((changed[:, group].sum(0), np.full(len(group), B.shape[0])) if mode == "flip"
+            else (moved_out[group], pos[group]))
     pvals = _binom_pvalues(k, n, p)
     what = "bits flipped" if mode == "flip" else "positives moved"
     msgs = [f"label {group[i]}: {k[i]} of {n[i]} {what} ({k[i] / n[i]:.4f}) departs from intended p={p:.4f} "

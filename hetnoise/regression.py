@@ -333,7 +333,8 @@ def figure(frame: pd.DataFrame, subtitle: str = ""):
         s = plots.summarise(part, [x], ["clean", "corrupted", "boundary"]).sort_values(x)
         plots.band(ax, s[x], s.corrupted_mean, s.corrupted_std, plots.CORRUPT, "corrupted range")
         plots.band(ax, s[x], s.clean_mean, s.clean_std, plots.CLEAN, "clean range")
-        plots.band(ax, s[x], s.boundary_mean, s.boundary_std, plots.OVERALL, "clean, next to the corrupted range", marker="s")
+        plots.band(ax, s[x], s.boundary_mean, s.boundary_std, plots.OVERALL, "clean, next to the corrupted range",
+                   marker="s")
         ax.set(xlabel=label)
     axes[0].set(ylabel="test RMSE (°)", ylim=(0, None))
     handles, labels = axes[0].get_legend_handles_labels()
@@ -347,7 +348,8 @@ def error_by_angle_figure(records: list[dict], subtitle: str = ""):
     """Test MAE (°) per bin of true angle, mean over seeds, one line per p at the σ of the p axis; the
     corrupted range shaded. Transfer from the noisy range would show first next to it."""
     rows = [{"p": r["params"]["p"], "sigma": r["params"]["sigma"], "angle": c, "mae": m}
-            for r in records for c, m in zip(r["result"]["error_by_angle"]["centre"], r["result"]["error_by_angle"]["mae"])]
+            for r in records
+            for c, m in zip(r["result"]["error_by_angle"]["centre"], r["result"]["error_by_angle"]["mae"])]
     df = pd.DataFrame(rows)
     sigma = df.groupby("sigma").p.nunique().idxmax()
     df = df[df.sigma == sigma]

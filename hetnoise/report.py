@@ -33,7 +33,8 @@ def section(study: str, name: str, results=None) -> None:
 
 def evaluate(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every claim on every slice of the records, as a table; `frames` maps a study to its records frame."""
-    return claims.table([v for name, study in studies.ALL.items() for v in study.claims(frames.get(name, pd.DataFrame()))])
+    return claims.table([v for name, study in studies.ALL.items()
+                         for v in study.claims(frames.get(name, pd.DataFrame()))])
 
 
 def from_results(results=None) -> tuple[pd.DataFrame, list[str]]:
@@ -114,7 +115,8 @@ def executed_notebooks() -> None:
             display(Markdown(f"**{study.title}**: no executed notebook yet; `hetnoise sweep {name}` keeps one "
                              "beside each record."))
             continue
-        params = ", ".join(f"{k.replace('_', ' ')} = {run['params'][k]}" for k in study.key_params if k in run["params"])
+        params = ", ".join(f"{k.replace('_', ' ')} = {run['params'][k]}"
+                           for k in study.key_params if k in run["params"])
         revision = (run["provenance"].get("git_revision") or "unknown")[:10]
         display(Markdown(f"**{study.title}**, profile `{run['profile']}`, run `{run['run_id']}`, {run['_source']} "
                          f"record executed at revision `{revision}`: {params}."))
@@ -178,6 +180,7 @@ def recipes():
             f", {r['image size']:.0f} px" if pd.notna(r["image size"]) else "")
         rows.append({"study": r["study"], "profile": r["profile"], "data set": r["dataset"], "network": network,
                      "epochs": r["epochs"], "batch": r["batch_size"],
-                     "optimiser": f"{OPTIMISERS.get(r['optimizer'], r['optimizer'])}, lr {rate(r['lr'])}, {r['schedule']}",
+                     "optimiser": f"{OPTIMISERS.get(r['optimizer'], r['optimizer'])}, "
+                                  f"lr {rate(r['lr'])}, {r['schedule']}",
                      "weight decay": rate(r["weight_decay"]), "crop + flip": "yes" if r["augment"] else "no"})
     return pd.DataFrame(rows).style.hide(axis="index")

@@ -55,7 +55,8 @@ def bootstrap_slope(x, y, n: int = 4000, level: float = 0.95, seed: int = 0) -> 
 def matched_diff(a, b, value: str, keys: tuple[str, ...]) -> tuple[float, float, float, bool]:
     """mean(a[value]) − mean(b[value]) with a 95 % bootstrap interval: over the differences of matched runs
     (same `keys`) when every run of `a` has one partner in `b`, which removes what the runs of a pair share
-    (for example a class split's difficulty); otherwise over the runs of each side. Returns (estimate, low, high, paired)."""
+    (for example a class split's difficulty); otherwise over the runs of each side. Returns
+    (estimate, low, high, paired)."""
     if all(k in a and k in b for k in keys) and len(a) and not b.duplicated(list(keys)).any():
         both = a.merge(b, on=list(keys), suffixes=("_a", "_b"))
         if len(both) == len(a):

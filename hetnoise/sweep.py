@@ -183,7 +183,8 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     try:
         papermill.execute_notebook(notebook, str(executed), parameters=params, kernel_name="python3",
                                    cwd=str(records.repo_root()), progress_bar=False, log_output=False,
-                                   kernel_manager_class=_logged_kernel_manager(), config=_kernel_log(stage / "kernel.log"))
+                                   kernel_manager_class=_logged_kernel_manager(),
+                                   config=_kernel_log(stage / "kernel.log"))
     except Exception as e:  # reported by the caller; the sweep goes on with other cells
         error = "".join(traceback.format_exception(e))[-20000:]
     for c in cells:

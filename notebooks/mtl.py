@@ -31,7 +31,8 @@
 # (`papermill notebooks/mtl.ipynb out.ipynb -p profile real -p p 0.9`, about half a minute).
 
 # %% tags=["parameters"]
-profile = "paper"  # paper, real or smoke: sets the default data set, trunk, width, task sizes and recipe (hetnoise.settings)
+profile = "paper"  # paper, real or smoke: sets the default data set, trunk, width, task sizes and recipe
+# (hetnoise.settings)
 dataset = None  # None: the data set of the profile (paper: cifar100, real: mnist, smoke: digits)
 mode = "mtl"  # mtl (both tasks, two heads) or stl (Task1 alone, the baseline)
 model = None  # None: the profile's trunk (paper, smoke: resnet18; real: lenet5), with Mish activations

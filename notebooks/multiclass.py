@@ -120,7 +120,8 @@ for ax in axes:
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 axes[0].legend()
 display(fig, metadata={"image/png": {"alt": f"Loss and accuracy per epoch on the noisy training labels and the true "
-                                            f"validation labels; lowest validation loss at epoch {history.best_epoch}."}})
+                                            f"validation labels; lowest validation loss at epoch "
+                                            f"{history.best_epoch}."}})
 plt.close(fig)
 
 # %% [markdown]

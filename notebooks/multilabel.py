@@ -45,7 +45,8 @@
 
 # %% tags=["parameters"]
 profile = "paper"  # paper, real or smoke: sets the data set default, width, image size and recipe (hetnoise.settings)
-dataset = None  # None: the data set of the profile (paper: mini-coco, real: mnist-fashion-mosaics, smoke: digit-mosaics)
+dataset = None  # None: the data set of the profile (paper: mini-coco, real: mnist-fashion-mosaics,
+# smoke: digit-mosaics)
 case = 1  # 1: the first 5/8 of the labels (COCO 1-50, mosaics 0-11) corrupted; 2: the last 3/8 corrupted
 mode = "swap"  # swap (the paper: move a positive within the group) or flip (flip each bit)
 p = 0.5  # corruption probability of the corrupted label group

@@ -116,7 +116,8 @@ ax.set(xlabel="true angle (°)", ylabel="training label (°)", title=f"p = {run[
 ax.legend(markerscale=4)
 display(fig, metadata={"image/png": {"alt": f"Scatter of training label against true angle: angles outside "
                                             f"[{run['low']:g}, {run['high']:g}] degrees lie on the diagonal; inside, "
-                                            f"{int(report.changed.sum())} of {report.n_in_range} are moved within the range."}})
+                                            f"{int(report.changed.sum())} of {report.n_in_range} are moved "
+                                            f"within the range."}})
 plt.close(fig)
 
 # %% [markdown]
@@ -137,7 +138,8 @@ ax.set(xlabel="epoch", ylabel="root mean squared error (°)")
 ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
 ax.legend()
 display(fig, metadata={"image/png": {"alt": f"Root mean squared error per epoch on the noisy training angles and the "
-                                            f"true validation angles; lowest validation loss at epoch {history.best_epoch}."}})
+                                            f"true validation angles; lowest validation loss at epoch "
+                                            f"{history.best_epoch}."}})
 plt.close(fig)
 
 # %% [markdown]
@@ -156,8 +158,9 @@ ax.set(xlabel="true angle (°)", ylabel="test error (°)",
              f"boundary {errs['mae_boundary']:.2f}°")
 ax.legend()
 display(fig, metadata={"image/png": {"alt": f"Test error per {regression.BIN:g}-degree bin of true angle, with the "
-                                            f"corrupted range shaded: mean absolute error {errs['mae_clean']:.2f} degrees "
-                                            f"in the clean range and {errs['mae_corrupted']:.2f} in the corrupted one."}})
+                                            f"corrupted range shaded: mean absolute error "
+                                            f"{errs['mae_clean']:.2f} degrees in the clean range and "
+                                            f"{errs['mae_corrupted']:.2f} in the corrupted one."}})
 plt.close(fig)
 
 # %% [markdown]

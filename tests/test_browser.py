@@ -96,7 +96,7 @@ TYPESET = "return [document.querySelectorAll('mjx-container').length, document.q
 # figures, alt text and outputs of a published executed notebook are left as its revision made them.
 MIN_SCALE = 8.95 / (10 * 110 / 96)
 OURS = "const ours = e => !e.closest('.executed-notebook[data-source=\"published\"]');"
-LAYOUT = OURS + """
+LAYOUT = OURS + ("""
 const column = document.querySelector('article.bd-article') || document.body;
 const right = column.getBoundingClientRect().right - parseFloat(getComputedStyle(column).paddingRight) + 1;
 const name = (i, k) => i.src.startsWith('data:') ? `${k + 1} (inline)` : i.src.split('/').pop().slice(0, 24);
@@ -104,7 +104,8 @@ const found = [];
 for (const t of column.querySelectorAll('table')) {
   const w = t.getBoundingClientRect().width, room = t.parentElement.clientWidth;
   if (w > room + 1 || t.getBoundingClientRect().right > right)
-    found.push(`table headed '${(t.querySelector('th') || t).textContent.trim().slice(0, 30)}' is ${Math.round(w)} px wide in ${room} px`);
+    found.push(`table headed '${(t.querySelector('th') || t).textContent.trim().slice(0, 30)}' """
+           """is ${Math.round(w)} px wide in ${room} px`);
 }
 for (const e of column.querySelectorAll('.cell_output pre, mjx-container[display="true"]'))
   if (e.scrollWidth > e.clientWidth + 1 && (!e.closest('.executed-notebook') || e.closest('.output_area')))
@@ -115,16 +116,19 @@ column.querySelectorAll('img').forEach((i, k) => {
   if (i.naturalWidth && w < arguments[0] * i.naturalWidth && ours(i))
     found.push(`figure ${name(i, k)} is shrunk from ${i.naturalWidth} to ${Math.round(w)} px: its text is below 9 pt`);
 });
-return found;"""
-ALTS = OURS + "return [...document.images].filter(ours).map(i => [i.src.split('/').pop().slice(0, 24), i.getAttribute('alt') || ''])"
+return found;""")
+ALTS = OURS + ("return [...document.images].filter(ours)"
+               ".map(i => [i.src.split('/').pop().slice(0, 24), i.getAttribute('alt') || ''])")
 # alt text that says nothing: none, a file name, or nbconvert's placeholder
 EMPTY_ALT = re.compile(r"^\s*$|\.(png|jpe?g|svg|gif)$|^No description has been provided", re.I)
 # the text of every output: cells of the book's pages and of the executed notebooks shown on one
-OUTPUTS = OURS + """
+OUTPUTS = OURS + ("""
 const outs = [...document.querySelectorAll('.cell_output')].filter(e => !e.querySelector('.executed-notebook'));
-const texts = [...outs, ...document.querySelectorAll('.executed-notebook .output_area')].filter(ours).map(e => e.textContent);
-const streams = [...document.querySelectorAll('.output.stderr, .output.traceback, .output_stderr, .output_error')].filter(ours).length;
-return [texts, streams];"""
+const texts = [...outs, ...document.querySelectorAll('.executed-notebook .output_area')]"""
+                  """.filter(ours).map(e => e.textContent);
+const streams = [...document.querySelectorAll('.output.stderr, .output.traceback, .output_stderr, .output_error')]"""
+                  """.filter(ours).length;
+return [texts, streams];""")
 NOISE = re.compile(r"Traceback|\b\w*Warning\b|(?<![\w.~$:/])/(?:[\w.-]+/)+[\w.-]+")
 
 

@@ -168,7 +168,8 @@ def test_registry_knows_every_data_set_before_loading():
 def test_options_reach_the_loader_and_unknown_ones_are_refused():
     ds = data.load("digits", size=16)
     assert ds.x_train.shape[1:] == (1, 16, 16) and ds.kind == "classification" and ds.num_classes == 10
-    with pytest.raises(ValueError, match="dataset='digits' takes no option coco_root; its options: size, test_fraction"):
+    with pytest.raises(ValueError,
+                       match="dataset='digits' takes no option coco_root; its options: size, test_fraction"):
         data.load("digits", coco_root="/coco")
     with pytest.raises(ValueError, match="dataset='mnist' takes no option size; its options: none"):
         data.load("mnist", size=16)

@@ -79,5 +79,6 @@ def test_golden_run(study, tmp_path):
     if any(got[k] != pytest.approx(v, rel=1e-5, abs=1e-7) for k, v in expected.items()):
         pytest.fail(f"{study}: the golden run's results changed while the {study} study's version is still "
                     f"{golden['protocol']}. If the change is meant to alter results, bump the protocol version and "
-                    f"pin the new numbers; if not, the change has a bug (on a CPU model not pinned yet, pin its numbers under "
+                    f"pin the new numbers; if not, the change has a bug (on a CPU model not pinned yet, pin its "
+                    f"numbers under "
                     f"cpu_numbers[{records.device_name()!r}]).\nexpected {expected}\ngot      {got}")

@@ -43,8 +43,10 @@ def test_labels_are_the_classes_of_the_tiles_placed(fake_root):
     root, arrays = fake_root
     ds = data.load("mnist-fashion-mosaics", root, download=False, size=56)
     assert ds.x_train.shape == (mosaics.N_TRAIN, 1, 56, 56) and ds.x_test.shape == (mosaics.N_TEST, 1, 56, 56)
-    assert ds.y_train.shape == (mosaics.N_TRAIN, 20) and ds.num_classes == data.num_classes("mnist-fashion-mosaics") == 20
-    assert ds.classes[:10] == [str(d) for d in range(10)] and ds.classes[10] == "T-shirt/top" and ds.kind == data.MULTILABEL
+    assert ds.y_train.shape == (mosaics.N_TRAIN, 20)
+    assert ds.num_classes == data.num_classes("mnist-fashion-mosaics") == 20
+    assert ds.classes[:10] == [str(d) for d in range(10)] and ds.classes[10] == "T-shirt/top"
+    assert ds.kind == data.MULTILABEL
     assert "MNIST" in ds.source and "Fashion-MNIST" in ds.source and len(ds.mean) == len(ds.std) == 1
     index = tile_index(arrays)
     sources = set()

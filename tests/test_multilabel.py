@@ -138,7 +138,8 @@ def test_missing_mini_coco_fails_fast(tmp_path, monkeypatch):
 
 
 def execute_page(results, out, published=None):
-    env = {**os.environ, "HETNOISE_RESULTS": str(results), **({"HETNOISE_PUBLISHED": str(published)} if published else {})}
+    env = {**os.environ, "HETNOISE_RESULTS": str(results),
+           **({"HETNOISE_PUBLISHED": str(published)} if published else {})}
     proc = subprocess.run([str(BIN / "jupytext"), "--to", "ipynb", "--execute", str(ROOT / "book" / "multilabel.md"),
                            "-o", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]

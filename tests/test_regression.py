@@ -40,7 +40,8 @@ def test_a_corrupted_target_follows_the_truncated_gaussian_whatever_p():
 
 def test_corruption_is_nested_in_p_and_p_1_is_the_old_process():
     y = np.random.default_rng(2).uniform(-45, 45, 5_000)
-    low, high = noise.corrupt_regression(y, 0, 45, 10.0, seed=7, p=0.3), noise.corrupt_regression(y, 0, 45, 10.0, seed=7, p=0.8)
+    low = noise.corrupt_regression(y, 0, 45, 10.0, seed=7, p=0.3)
+    high = noise.corrupt_regression(y, 0, 45, 10.0, seed=7, p=0.8)
     assert (low[1].changed <= high[1].changed).all()
     np.testing.assert_array_equal(low[0][low[1].changed], high[0][low[1].changed])
     np.testing.assert_array_equal(noise.corrupt_regression(y, 0, 45, 10.0, seed=7, p=1.0)[0],
@@ -269,7 +270,8 @@ def shown(monkeypatch):
     out = {"markdown": [], "tables": [], "figures": 0}
 
     def display(obj):
-        out["markdown" if isinstance(obj, Markdown) else "tables"].append(obj.data if isinstance(obj, Markdown) else obj)
+        is_markdown = isinstance(obj, Markdown)
+        out["markdown" if is_markdown else "tables"].append(obj.data if is_markdown else obj)
 
     def show():
         out["figures"] += 1

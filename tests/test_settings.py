@@ -91,8 +91,8 @@ def test_notebook_parameters_cell_lists_exactly_the_settings(study):
 def test_from_namespace_sees_papermills_injected_names():
     params_cell = 'p = 0.8\nprofile = "smoke"\npack = []'
     injected = 'p = 0.9\nbogus = 1'
-    namespace = {"In": ["", params_cell, injected, "run = settings.from_namespace(\"multiclass\", globals())"], "p": 0.9, "profile": "smoke", "pack": [], "bogus": 1,
-                 "json": json}
+    namespace = {"In": ["", params_cell, injected, "run = settings.from_namespace(\"multiclass\", globals())"],
+                 "p": 0.9, "profile": "smoke", "pack": [], "bogus": 1, "json": json}
     with pytest.raises(ValueError, match="unknown parameter 'bogus'"):
         settings.from_namespace("multiclass", namespace)
     del namespace["bogus"]

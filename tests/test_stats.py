@@ -68,5 +68,6 @@ def test_matched_diff_pairs_runs_of_the_same_split_and_seed():
     est_u, lo_u, hi_u, paired_u = stats.matched_diff(mtl.drop(columns="seed"), stl.drop(columns="seed"), "acc",
                                                      ("split_seed", "seed"))
     assert not paired_u and lo_u < 0 < hi_u and abs(est_u - est) < 1e-12
-    _, _, _, partial = stats.matched_diff(mtl, stl.iloc[1:], "acc", ("split_seed", "seed"))  # a run without its partner: unpaired
+    # a run without its partner: unpaired
+    _, _, _, partial = stats.matched_diff(mtl, stl.iloc[1:], "acc", ("split_seed", "seed"))
     assert not partial

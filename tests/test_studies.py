@@ -56,6 +56,7 @@ def test_generic_modules_name_no_study():
                 words = set(re.findall(r"[a-z]+", node.value))
                 found += [f"{path.name}:{node.lineno}: {node.value!r}" for _ in words & names]
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                imported = {a.name.split(".")[-1] for a in node.names} | {(getattr(node, "module", "") or "").split(".")[-1]}
+                imported = ({a.name.split(".")[-1] for a in node.names}
+                            | {(getattr(node, "module", "") or "").split(".")[-1]})
                 found += [f"{path.name}:{node.lineno}: imports {n}" for n in imported & names]
     assert not found, "\n".join(found)
