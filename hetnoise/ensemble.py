@@ -17,21 +17,25 @@ from hetnoise import models, train
 
 def fit_many(nets: list[nn.Module], x_train, ys_train, x_val, y_val, r: train.Recipe, *, mean, std,
              seeds: list[int], device="", loss: str = "ce", log=print, batched: bool = False,
-             labels: list[str] | None = None) -> list[train.History]:
+             labels: list[str] | None = None, test: tuple | None = None,
+             restore: bool = True) -> list[train.History]:
     """Train each `nets[k]` on `x_train` with labels `ys_train[k]` and seed `seeds[k]` under recipe `r`,
-    leave it holding its best-validation-loss weights and return its History. `batched=False` trains them
-    one after another through `train.fit`; `batched=True` all at once (LeNet-5 only), where every History's
-    `seconds` is the shared wall time. `y_val` is one label vector for all, or one row per model."""
+    leave it holding its best-validation-loss weights (or, with `restore=False`, its last epoch's, the best
+    ones in its History) and return its History. `batched=False` trains them one after another through
+    `train.fit`; `batched=True` all at once (LeNet-5 only), where every History's `seconds` is the shared
+    wall time. `y_val` is one label vector for all, or one row per model; `test=(x, y)` adds the test set's
+    figures to every epoch (`train.class_figures`)."""
     ys, y_vals = _check(nets, x_train, ys_train, x_val, y_val, seeds)
     labels = labels or [""] * len(nets)
     if not batched:
         return [train.fit(m, x_train, y, x_val, yv, r, mean=mean, std=std, device=device, seed=s, loss=loss,
-                          log=log, label=lab) for m, y, yv, s, lab in zip(nets, ys, y_vals, seeds, labels)]
+                          log=log, label=lab, test=test, restore=restore)
+                for m, y, yv, s, lab in zip(nets, ys, y_vals, seeds, labels)]
     if not all(isinstance(m, models.LeNet5) for m in nets):
         raise ValueError("batched=True trains LeNet-5s only (BatchNorm statistics cannot be stacked); "
                          "use batched=False")
     return _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, train.pick_device(device), loss,
-                        log)
+                        log, test, restore)
 
 
 def _check(nets, x_train, ys_train, x_val, y_val, seeds):
@@ -63,7 +67,7 @@ def per_model_loss(kind: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Te
     raise ValueError(f"loss={kind!r} is unknown; choose 'ce' or 'bce'")
 
 
-def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, loss, log):
+def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, loss, log, test=None, restore=True):
     """All K at once through `train.fit_epochs`: stacked parameters, per-model batch order, augmentation and
     dropout masks drawn from each model's own generators in the order `train.fit` draws them."""
     k, n = len(nets), len(x_train)
@@ -110,6 +114,10 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
         if loss == "ce":
             for row, lg, yv in zip(out, logits, y_val):
                 row["val_acc"] = (lg.argmax(1) == yv).float().mean().item()
+        if test is not None:
+            test_logits = _predict_stacked(evaluate, base, params, buffers, test[0].to(dev), mean_t, std_t, dev)
+            for row, lg in zip(out, test_logits):
+                row.update(train.class_figures(lg, torch.as_tensor(test[1])))
         return out
 
     def keep(improved):
@@ -118,8 +126,14 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
             best[name][sel] = p.detach()[sel]
 
     hists = train.fit_epochs(r.epochs, train_epoch, validate, keep, log=log)
-    for j, m in enumerate(nets):
-        m.load_state_dict({**{name: b[j] for name, b in buffers.items()}, **{name: p[j] for name, p in best.items()}})
+    for j, (m, hist) in enumerate(zip(nets, hists)):
+        state = {**{name: b[j] for name, b in buffers.items()}, **{name: p[j] for name, p in best.items()}}
+        if restore:
+            m.load_state_dict(state)
+        else:
+            m.load_state_dict({**{name: b[j] for name, b in buffers.items()},
+                               **{name: p[j].detach() for name, p in params.items()}})
+            hist.best_state = {name: value.clone() for name, value in state.items()}
     return hists
 
 

@@ -175,7 +175,7 @@ def fit_mtl(model: MultiHead, tasks: list[Task], r: Recipe, *, mean, std, device
             row[f"task{t + 1}_val_acc"] = (logits.argmax(1) == task.y_val).float().mean().item()
         return [row]
 
-    keep, restore = train.best_weights(model)
+    keep, restore, _ = train.best_weights(model)
     (hist,) = train.fit_epochs(r.epochs, train_epoch, validate, keep, select="task1_val_loss", log=log, label=label)
     restore()
     return hist

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hetnoise import models
+from hetnoise import metrics, models
 from hetnoise.spec import Recipe
 
 
@@ -27,13 +27,26 @@ def pick_device(device: str = "") -> torch.device:
 
 @dataclass
 class History:
+    """Per-epoch figures of one model, its best epoch by validation loss and the time taken; `best_state`
+    holds the weights of that epoch when the model was left at its final epoch (not recorded)."""
     epochs: list[dict] = field(default_factory=list)
     best_epoch: int = -1
     best_val_loss: float = float("inf")
     seconds: float = 0.0
+    best_state: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"epochs": self.epochs, "best_epoch": self.best_epoch, "best_val_loss": self.best_val_loss,
+                "seconds": self.seconds}
+
+
+def class_figures(logits: torch.Tensor, y: torch.Tensor, prefix: str = "test") -> dict:
+    """Accuracy, per-class accuracy (recall) and per-class precision of arg-max predictions (NaN for a class
+    never present or never predicted): what a run reports of its test set after each epoch."""
+    pred, truth = logits.argmax(1).cpu().numpy(), y.cpu().numpy()
+    precision, recall, _ = metrics.precision_recall_f1(metrics.confusion(truth, pred, logits.shape[1]))
+    return {f"{prefix}_acc": float((pred == truth).mean()), f"{prefix}_per_class_acc": recall.tolist(),
+            f"{prefix}_per_class_precision": precision.tolist()}
 
 
 def normalise(x_uint8: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -209,7 +222,8 @@ def fit_epochs(epochs: int, train_epoch, validate, keep, *, select: str = "val_l
 
 
 def best_weights(model: nn.Module):
-    """(keep, restore) for `fit_epochs` with one model: keep copies its weights, restore loads the copy."""
+    """(keep, restore, best) for `fit_epochs` with one model: keep copies its weights, restore loads the
+    copy, best returns it (None before any)."""
     saved = {}
 
     def keep(_improved):
@@ -219,12 +233,15 @@ def best_weights(model: nn.Module):
         if saved:
             model.load_state_dict(saved["state"])
 
-    return keep, restore
+    return keep, restore, lambda: saved.get("state")
 
 
 def fit(model: nn.Module, x_train, y_train, x_val, y_val, r: Recipe, *, mean, std, device="", seed: int = 0,
-        loss: str = "ce", log=print, compile: bool = False, label: str = "") -> History:
-    """Train `model` with recipe `r` and leave it holding the weights of its lowest validation loss.
+        loss: str = "ce", log=print, compile: bool = False, label: str = "", test: tuple | None = None,
+        restore: bool = True) -> History:
+    """Train `model` with recipe `r` and leave it holding the weights of its lowest validation loss, or with
+    `restore=False` those of its last epoch (the History then holds the best ones). `test=(x, y)` adds the
+    test set's `class_figures` to every epoch's row; the test set never chooses anything.
     `compile=True` uses `torch.compile` for the training forward (off by default: not measured to pay off)."""
     dev = pick_device(device)
     torch.manual_seed(seed)
@@ -245,9 +262,14 @@ def fit(model: nn.Module, x_train, y_train, x_val, y_val, r: Recipe, *, mean, st
         row = {"val_loss": criterion(logits, y_val).item()}
         if loss == "ce":
             row["val_acc"] = (logits.argmax(1) == y_val).float().mean().item()
+        if test is not None:
+            row.update(class_figures(predict(model, test[0], mean, std), torch.as_tensor(test[1])))
         return [row]
 
-    keep, restore = best_weights(model)
+    keep, load_best, best = best_weights(model)
     (hist,) = fit_epochs(r.epochs, train_epoch, validate, keep, log=log, label=label)
-    restore()
+    if restore:
+        load_best()
+    else:
+        hist.best_state = best()
     return hist

@@ -4,7 +4,6 @@ holds, and a toy-size run of the `real` profile through papermill on those files
 of the smoke profile. Both pinned, since published records and golden runs depend on their exact draws."""
 import hashlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -150,15 +149,11 @@ def test_label_groups_cut_twelve_eight():
 
 
 @pytest.mark.slow
-def test_real_profile_toy_run_through_papermill(fake_root, tmp_path):
+def test_real_profile_toy_run_through_papermill(fake_root, tmp_path, monkeypatch):
     root, _ = fake_root
-    env_before = os.environ.get("HETNOISE_DATA")
-    os.environ["HETNOISE_DATA"] = str(root)
-    try:
-        proc = papermill("multilabel.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, profile="real", p=0.9, case=2,
-                         epochs=1, image_size=16, width=0.0625, batch_size=512, download=False)
-    finally:
-        os.environ.pop("HETNOISE_DATA") if env_before is None else os.environ.__setitem__("HETNOISE_DATA", env_before)
+    monkeypatch.setenv("HETNOISE_DATA", str(root))
+    proc = papermill("multilabel.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, profile="real", p=0.9, case=2,
+                     epochs=1, image_size=16, width=0.0625, batch_size=512, download=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (path,) = (tmp_path / "results" / "multilabel" / "real").glob("*.json")
     rec = json.loads(path.read_text())

@@ -1,6 +1,5 @@
 """The multi-task study: task split, alternating batches, the real notebook in both modes."""
 import json
-import os
 import pickle
 import time
 
@@ -10,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from conftest import ROOT, papermill
-from hetnoise import data, models, mtl, noise, records, tables, train
+from hetnoise import data, mtl, noise, records, tables, train
 
 
 def test_split_is_deterministic_disjoint_and_complete():
@@ -74,6 +73,7 @@ def test_batches_alternate_between_tasks_and_task1_stays_clean(monkeypatch):
     assert {"task1_val_loss", "task2_val_loss", "task1_val_acc"} <= set(hist.epochs[0])
 
 
+@pytest.mark.slow
 def test_notebook_both_modes_through_papermill(smoke_results):
     recs, problems = records.load_records(smoke_results, "mtl")
     assert not problems and {r["params"]["mode"] for r in recs} == {"mtl", "stl"}
@@ -92,13 +92,11 @@ def test_notebook_both_modes_through_papermill(smoke_results):
         assert len(res["history"]["epochs"]) == prm["epochs"] and 1 <= res["best_epoch"] <= prm["epochs"]
 
 
-def test_missing_cifar100_stops_within_seconds_with_instructions(tmp_path):
-    os.environ["HETNOISE_DATA"] = str(tmp_path / "empty")
-    try:
-        t = time.perf_counter()
-        proc = papermill("mtl.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, p=0.9)
-    finally:
-        del os.environ["HETNOISE_DATA"]
+@pytest.mark.slow
+def test_missing_cifar100_stops_within_seconds_with_instructions(tmp_path, monkeypatch):
+    monkeypatch.setenv("HETNOISE_DATA", str(tmp_path / "empty"))
+    t = time.perf_counter()
+    proc = papermill("mtl.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, p=0.9)
     assert proc.returncode != 0
     assert "cifar100" in proc.stderr and str(tmp_path / "empty" / "cifar-100-python") in proc.stderr
     assert time.perf_counter() - t < 60

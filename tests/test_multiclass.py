@@ -10,7 +10,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Markdown  # noqa: E402
 
-from hetnoise import claims, data, multiclass, noise, records, report, studies, tables  # noqa: E402
+from hetnoise import claims, data, multiclass, noise, report, studies, tables  # noqa: E402
 from hetnoise.spec import Recipe  # noqa: E402
 
 RESULT_KEYS = ["clean_acc", "corrupted_acc", "clean_precision", "clean_f1", "test_acc", "per_class_acc",

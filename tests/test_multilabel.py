@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from IPython.display import Markdown  # noqa: E402
 
 from conftest import BIN, ROOT, papermill  # noqa: E402
-from hetnoise import claims, multilabel, noise, records, report, tables  # noqa: E402
+from hetnoise import claims, multilabel, noise, report, tables  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from IPython.display import Markdown
 from scipy import stats
 
 from conftest import papermill
-from hetnoise import claims, noise, records, regression, report, settings, tables, train
+from hetnoise import claims, noise, regression, report, settings, tables
 from hetnoise.spec import Recipe
 
 
