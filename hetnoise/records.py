@@ -167,6 +167,14 @@ def save_arrays(path: Path, **arrays) -> Path:
     return Path(path)
 
 
+def save_tensors(path: Path, tensors: dict) -> Path:
+    """A dict of tensors (a model's weights) to `path` with `torch.save`, atomically."""
+    import torch
+
+    _atomic_write(Path(path), lambda f: torch.save(tensors, f))
+    return Path(path)
+
+
 def save_run(results: str | os.PathLike, study: str, params: dict, result: dict) -> Path:
     """Validate and write a run's record from its resolved parameters (`settings.resolve`); return its path."""
     ident = settings.identity(study, _canonical(params))

@@ -13,7 +13,14 @@ from hetnoise import claims, plots, records, runs, settings, studies, tables
 def load(study: str, results=None) -> tables.Loaded:
     """The published records of a study and those of the results folder ($HETNOISE_RESULTS)."""
     recs, problems = records.load_all(studies.get(study).name, results=results)
+    recs = as_rows(study, recs)
     return tables.Loaded(recs, tables.frame(recs), problems)
+
+
+def as_rows(study: str, recs: list[dict]) -> list[dict]:
+    """A study's records as its page and claims read them (`Study.rows`)."""
+    rows = studies.get(study).rows
+    return rows(recs) if rows else recs
 
 
 def skipped(problems: list[str]) -> None:
@@ -43,7 +50,7 @@ def from_results(results=None) -> tuple[pd.DataFrame, list[str]]:
     frames, problems = {}, []
     for name in studies.ALL:
         recs, bad = records.load_all(name, results=results)
-        frames[name], problems = tables.frame(recs), problems + bad
+        frames[name], problems = tables.frame(as_rows(name, recs)), problems + bad
     return evaluate(frames), problems
 
 

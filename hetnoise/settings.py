@@ -33,7 +33,7 @@ def check_value(study: str, name: str, value):
     """`value` in canonical form (ints as int, numbers as float), or ValueError naming the parameter, the
     value and what is allowed."""
     spec = studies.get(study).params[name]
-    if value is None and spec.default is None:
+    if value is None and (spec.default is None or spec.optional):
         return None
     t = spec.type
     ok = (isinstance(value, bool) if t is bool else

@@ -36,21 +36,26 @@ class Profile:
 @dataclass(frozen=True)
 class Param:
     """One notebook parameter. `default=None` means "the profile's value"; bounds are inclusive;
-    `identity=False` marks where or how a run executes, not what it computes."""
+    `identity=False` marks where or how a run executes, not what it computes; `optional` lets it be None
+    (a value the run does not depend on)."""
     type: type
     default: object = None
     choices: tuple = ()
     low: float | None = None
     high: float | None = None
     identity: bool = True
+    optional: bool = False
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A published grid: a profile of the study, the narrowing of its axes, and its title in the book."""
+    """A published grid: a profile of the study, the narrowing of its axes, and its title in the book.
+    `version` names an earlier protocol version whose records stay published until the grid that
+    supersedes them is complete (None: the study's current version)."""
     profile: str
     title: str
     overrides: dict = field(default_factory=dict)
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,9 @@ class Study:
     """Everything generic code needs to know of one study. `complete(params)` fills what the profile
     leaves open and checks rules between parameters (ValueError naming them); `claims(frame)` checks the
     paper's claims on the study's records; `version` enters every run id: bump it when results change;
-    `sections` are the blocks of the study's book page, each called by `report.section` with the records."""
+    `sections` are the blocks of the study's book page, each called by `report.section` with the records;
+    `rows(records)` gives the records as its page and claims read them (for example one run that stands
+    for several cells)."""
     name: str
     title: str
     version: int
@@ -73,6 +80,7 @@ class Study:
     published: tuple[Grid, ...] = ()
     packable: tuple[str, ...] = ()
     sections: dict[str, Callable] = field(default_factory=dict)
+    rows: Callable[[list[dict]], list[dict]] | None = None
 
 
 # Parameters every study shares: the run's seeds and where it executes, the training recipe (None: the

@@ -77,12 +77,14 @@ class Summary:
 def plan(study: str, profile: str, results: str | os.PathLike, overrides: dict | None = None) -> list[Cell]:
     """The cells of a sweep, each resolved and validated (`settings.resolve`: a bad value stops here,
     before anything starts) with its identity parameters, run id and record path."""
-    out = []
+    out, seen = [], set()
     for cell in grids.cells(study, profile, overrides):
         run = settings.resolve(study, cell)
         rid = run["run_id"]
-        out.append(Cell(study, profile, settings.identity(study, run), rid,
-                        records.record_path(results, study, profile, rid)))
+        if rid not in seen:  # cells that name a parameter the run does not depend on are one run
+            seen.add(rid)
+            out.append(Cell(study, profile, settings.identity(study, run), rid,
+                            records.record_path(results, study, profile, rid)))
     return out
 
 

@@ -30,7 +30,8 @@ def frame(records: list[dict]) -> pd.DataFrame:
     """A flat table: one row per run, parameters and scalar results as columns."""
     rows = []
     for r in records:
-        row = {"study": r["study"], "run_id": r["run_id"], **r["params"], "profile": r["profile"]}
+        row = {"study": r["study"], "protocol": r.get("protocol"), "run_id": r["run_id"], **r["params"],
+               "profile": r["profile"]}
         row.update({k: v for k, v in r["result"].items() if isinstance(v, (int, float, str, bool)) or v is None})
         row["device_name"] = r["provenance"].get("device_name")
         row["git_revision"] = r["provenance"].get("git_revision")

@@ -69,13 +69,13 @@ def good_record(results):
 
 def test_a_record_of_a_future_schema_is_never_overwritten(tmp_path, capsys):
     path = good_record(tmp_path)
-    text = json.dumps({**json.loads(path.read_text()), "schema": 3})
+    text = json.dumps({**json.loads(path.read_text()), "schema": 4})
     path.write_text(text)
     args = SWEEP + ["--results", str(tmp_path), "--p", "0", "--set", "clean_class=0", "--set", "strategy=exclude",
                     "--set", "epochs=1"]
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert str(path) in err and "schema 3 is not 2" in err and "move it out" in err
+    assert str(path) in err and "schema 4 is not 3" in err and "move it out" in err
     assert path.read_text() == text
 
 

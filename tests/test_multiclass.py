@@ -14,8 +14,9 @@ from hetnoise import claims, data, multiclass, noise, report, studies, tables  #
 from hetnoise.spec import Recipe  # noqa: E402
 
 RESULT_KEYS = ["clean_acc", "corrupted_acc", "clean_precision", "clean_f1", "test_acc", "per_class_acc",
-               "per_class_precision", "confusion", "noise", "history", "best_epoch", "n_params", "n_train", "n_val",
-               "n_test", "data_source", "device", "wall_time_s", "pack_size", "pack_index", "batched"]
+               "per_class_precision", "confusion", "reading", "final_epoch", "oracle", "noise", "history",
+               "best_epoch", "n_params", "n_train", "n_val", "n_test", "data_source", "device", "wall_time_s",
+               "pack_size", "pack_index", "batched"]
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +66,47 @@ def test_run_label_names_the_run():
     assert multiclass.run_label(pack((4, "include", 2))[0]) == "[run0 clean 4 include seed 2]"
 
 
-def test_fit_predict_evaluate_on_digits(digits):
+def test_fit_leaves_the_last_epoch_keeps_the_oracle_and_tests_every_epoch(digits):
     runs = pack((0, "exclude", 0))
     train_idx, val_idx = multiclass.split(digits, 0)
-    labels, _ = multiclass.corrupt(digits.y_train[train_idx].numpy(), 0.0, digits.num_classes, runs)
+    labels, _ = multiclass.corrupt(digits.y_train[train_idx].numpy(), 0.6, digits.num_classes, runs)
     nets = multiclass.build("lenet5", digits, runs)
-    histories = multiclass.fit(nets, digits, train_idx, val_idx, labels, Recipe(epochs=1, batch_size=128), runs,
+    histories = multiclass.fit(nets, digits, train_idx, val_idx, labels, Recipe(epochs=3, batch_size=128), runs,
                                device="cpu")
-    assert len(histories) == 1 and histories[0].best_epoch == 1
+    (history,) = histories
+    assert len(history.epochs) == 3 and 1 <= history.best_epoch <= 3
+    last = history.epochs[-1]
     (pred,) = multiclass.predict(nets, digits)
     assert pred.shape == (len(digits.y_test),) and pred.min() >= 0 and pred.max() < digits.num_classes
+    final = multiclass.evaluate(digits.y_test.numpy(), pred, 0, digits.num_classes)
+    assert final["per_class_acc"] == pytest.approx(last["test_per_class_acc"])  # the net is at its last epoch
+    assert final["test_acc"] == pytest.approx(last["test_acc"])
+    (oracle_pred,) = multiclass.predict(multiclass.oracle_nets(nets, histories), digits)
+    oracle = multiclass.evaluate(digits.y_test.numpy(), oracle_pred, 0, digits.num_classes)
+    assert oracle["per_class_acc"] == pytest.approx(history.epochs[history.best_epoch - 1]["test_per_class_acc"])
+    weights = multiclass.checkpoints(nets, histories)[0]
+    assert set(weights) == {"final", "oracle"} and set(weights["final"]) == set(weights["oracle"])
+    curves = multiclass.epoch_curves(history.to_dict(), 0)
+    assert list(curves.epoch) == [1, 2, 3] and curves.clean.iloc[-1] == pytest.approx(100 * final["clean_acc"])
+    assert curves.corrupted.iloc[-1] == pytest.approx(100 * final["corrupted_acc"])
+
+
+def test_a_p0_run_names_no_clean_class_nor_strategy_and_serves_them_all():
+    from hetnoise import settings, sweep
+
+    runs = [settings.resolve("multiclass", {"profile": "smoke", "p": 0.0, "clean_class": c, "strategy": s})
+            for c, s in ((0, "exclude"), (7, "include"))]
+    assert runs[0]["run_id"] == runs[1]["run_id"] and runs[0]["clean_class"] is runs[0]["strategy"] is None
+    assert settings.resolve("multiclass", {"profile": "smoke", "p": 0.0, "clean_class": None,
+                                           "strategy": None})["run_id"] == runs[0]["run_id"]
+    with pytest.raises(ValueError, match="p=0.5 needs a clean_class and a strategy"):
+        settings.resolve("multiclass", {"profile": "smoke", "p": 0.5, "clean_class": None})
+    cells = sweep.plan("multiclass", "smoke", "/r", {"clean_class": [0, 7]})
+    assert len(cells) == len({c.run_id for c in cells}) == 1 + 3 * 2 * 2  # the p = 0 cell once
+    labels, (report,) = multiclass.corrupt(np.repeat(np.arange(10), 20), 0.0, 10, pack((None, None, 0)))
+    assert np.array_equal(labels[0], np.repeat(np.arange(10), 20)) and report.to_dict()["clean"] == []
+    evaluation = multiclass.evaluate(np.arange(10), np.arange(10), None, 10)
+    assert evaluation["clean_acc"] == evaluation["corrupted_acc"] == 1.0
 
 
 def test_class_scores_split_the_clean_class_from_the_mean_of_the_others():
@@ -97,15 +129,16 @@ def test_results_hold_the_record_fields_and_share_the_wall_time(digits):
     y = digits.y_test.numpy()
     evaluations = [multiclass.evaluate(y, y, clean, digits.num_classes) for clean in (0, 1)]
     _, reports = multiclass.corrupt(y, 0.5, digits.num_classes, pack((0, "exclude", 0), (1, "exclude", 0)))
-    histories = [multiclass.train.History(epochs=[{"epoch": 1}], best_epoch=1) for _ in range(2)]
-    out = multiclass.results(evaluations, reports, histories, n_params=10, n_train=9, n_val=1, ds=digits,
-                             device="cpu", elapsed_s=8.0, batched=True)
+    histories = [multiclass.train.History(epochs=[{"epoch": 1}, {"epoch": 2}], best_epoch=1) for _ in range(2)]
+    out = multiclass.results(evaluations, evaluations, reports, histories, n_params=10, n_train=9, n_val=1,
+                             ds=digits, device="cpu", elapsed_s=8.0, batched=True)
     assert [list(r) for r in out] == [RESULT_KEYS, RESULT_KEYS]
+    assert out[0]["reading"] == "final epoch" and out[0]["final_epoch"] == 2 and out[0]["oracle"]["epoch"] == 1
     assert [r["pack_index"] for r in out] == [0, 1] and all(r["wall_time_s"] == 4.0 for r in out)
     assert all(r["batched"] and r["pack_size"] == 2 for r in out)
     assert set(studies.get("multiclass").result_fields) <= set(RESULT_KEYS)
-    (alone,) = multiclass.results(evaluations[:1], reports[:1], histories[:1], n_params=10, n_train=9, n_val=1,
-                                  ds=digits, device="cpu", elapsed_s=8.0, batched=True)
+    (alone,) = multiclass.results(evaluations[:1], evaluations[:1], reports[:1], histories[:1], n_params=10, n_train=9,
+                                  n_val=1, ds=digits, device="cpu", elapsed_s=8.0, batched=True)
     assert alone["batched"] is False and alone["wall_time_s"] == 8.0
 
 
@@ -158,7 +191,7 @@ def fake_record(profile, dataset, p, clean_class, strategy, seed=0, precision=Tr
     params = {"dataset": dataset, "model": "lenet5", "p": p, "clean_class": clean_class, "strategy": strategy,
               "seed": seed, "split_seed": 0, "epochs": 2, "batch_size": 128, "optimizer": "adam", "lr": 0.001,
               "weight_decay": 0.0, "schedule": "constant"}
-    return {"study": "multiclass", "run_id": f"{profile}-{dataset}-{p}-{clean_class}-{strategy}-{seed}",
+    return {"study": "multiclass", "protocol": 2, "run_id": f"{profile}-{dataset}-{p}-{clean_class}-{strategy}-{seed}",
             "profile": profile, "params": params, "result": result, "_source": "local",
             "provenance": {"git_revision": "abcdef0123456", "device_name": "cpu"}}
 
@@ -200,8 +233,8 @@ def test_runs_section_draws_every_profile_in_the_page_order(shown):
     recs = grid("smoke", "digits") + grid("fashion", "fashion-mnist") + grid("paper", "mnist")
     studies.get("multiclass").sections["runs"](loaded_of(recs))
     headings = [text for text in markdown(shown["displayed"]) if text.startswith("###")]
-    assert headings == ["### mnist, profile `paper` (local records)",
-                        "### fashion-mnist, profile `fashion` (local records)",
+    assert headings == ["### mnist, profile `paper`, the last epoch (local records)",
+                        "### fashion-mnist, profile `fashion`, the last epoch (local records)",
                         "### Pipeline check: `smoke` profile, digits\n\nA toy run of the whole pipeline (bundled 8×8 "
                         "digits, a few epochs); it checks the code, not the paper's claim."]
     assert shown["figures"] == [1, 1, 1, 1, 1, 1, 1]  # Fig. 4, precision, memorisation; the smoke check: Fig. 4 only
@@ -231,8 +264,27 @@ def test_accuracy_table_gives_mean_sd_and_runs_per_strategy_and_p():
 def test_blocks_order_paper_first_smoke_last_others_between():
     frame = pd.DataFrame({"profile": ["smoke", "other", "paper", "fashion", "paper"],
                           "dataset": ["digits", "mnist", "mnist", "fashion-mnist", "cifar10"]})
-    assert multiclass.blocks(frame) == [("paper", "cifar10"), ("paper", "mnist"), ("fashion", "fashion-mnist"),
-                                        ("other", "mnist"), ("smoke", "digits")]
+    assert multiclass.blocks(frame) == [("paper", "cifar10", 2), ("paper", "mnist", 2), ("fashion", "fashion-mnist", 2),
+                                        ("other", "mnist", 2), ("smoke", "digits", 2)]
+    both = pd.DataFrame({"profile": ["paper", "paper"], "dataset": ["mnist", "mnist"], "protocol": [1, 2]})
+    assert multiclass.blocks(both) == [("paper", "mnist", 2), ("paper", "mnist", 1)]  # the current protocol first
+    published = pd.DataFrame({"source": ["published"]})
+    assert "one seed, the checkpoint of lowest clean-validation loss" in multiclass.heading("paper", "mnist",
+                                                                                            published, 1)
+
+
+def test_a_p0_record_stands_for_every_clean_class_under_both_strategies():
+    record = fake_record("paper", "mnist", 0.0, None, None)
+    record["result"].update(per_class_acc=[0.9 + 0.01 * c for c in range(10)], per_class_precision=[0.8] * 10,
+                            oracle={"per_class_acc": [0.5] * 10, "clean_acc": 0.5, "corrupted_acc": 0.5})
+    rows = multiclass.rows([record, fake_record("paper", "mnist", 0.5, 3, "include")])
+    assert len(rows) == 10 * 2 + 1
+    cell = next(r for r in rows if r["params"]["clean_class"] == 4 and r["params"]["strategy"] == "exclude")
+    assert cell["result"]["clean_acc"] == pytest.approx(0.94) and cell["result"]["clean_precision"] == 0.8
+    assert cell["result"]["corrupted_acc"] == pytest.approx(np.mean([0.9 + 0.01 * c for c in range(10) if c != 4]))
+    assert cell["result"]["oracle"]["clean_acc"] == 0.5 and record["params"]["clean_class"] is None  # not mutated
+    (oracle,) = multiclass.oracle_rows([cell])
+    assert oracle["result"]["clean_acc"] == 0.5
 
 
 def test_section_renders_the_published_records(tmp_path, monkeypatch):

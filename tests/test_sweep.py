@@ -18,10 +18,11 @@ def hetnoise(*args, timeout=600, env=None):
 
 def test_grids_expand_and_override():
     cells = grids.cells("multiclass", "smoke")
-    assert len(cells) == 16 and all(c["dataset"] == "digits" and c["profile"] == "smoke" for c in cells)
-    assert len(grids.cells("multiclass", "paper")) == 2 * 8 * 10 * 2
-    small = grids.cells("multiclass", "smoke", {"p": [0.5], "seed": [0, 1], "epochs": [1]})
-    assert len(small) == 2 * 2 * 2 and {c["p"] for c in small} == {0.5} and {c["seed"] for c in small} == {0, 1}
+    assert len(cells) == 1 + 3 * 2 * 2 and all(c["dataset"] == "digits" and c["profile"] == "smoke" for c in cells)
+    assert len(grids.cells("multiclass", "paper")) == 2 * 3 * (1 + 7 * 10 * 2)  # data sets × seeds × (p = 0, the rest)
+    small = sweep.plan("multiclass", "smoke", "/r", {"p": [0.5], "seed": [0, 1], "epochs": [1]})
+    assert len(small) == 2 * 2 * 2 and {c.params["p"] for c in small} == {0.5}
+    assert {c.params["seed"] for c in small} == {0, 1}
     with pytest.raises(ValueError, match="unknown"):
         grids.cells("multiclass", "huge")
     with pytest.raises(ValueError, match="unknown"):
@@ -42,7 +43,7 @@ def test_packs_hold_only_cells_one_execution_can_train():
     cells = sweep.plan("multiclass", "smoke", "/r", {"seed": [0, 1]})
     groups = sweep.packs(cells, 3)
     assert sorted(c.run_id for g in groups for c in g) == sorted(c.run_id for c in cells)
-    assert max(map(len, groups)) == 3 and len(groups) == 4 * 3  # per p: 8 cells in packs of 3, 3, 2
+    assert max(map(len, groups)) == 3 and len(groups) == 1 + 3 * 3  # p = 0: one pack of 2 seeds; per other p: 3, 3, 2
     for g in groups:
         shared = [{k: v for k, v in c.params.items() if k not in studies.get("multiclass").packable} for c in g]
         assert all(s == shared[0] for s in shared)
