@@ -1,4 +1,4 @@
-"""The `hetnoise` command: `sweep`, `status`, `publish` and `data mini-coco`."""
+"""The `hetnoise` command: `sweep`, `status`, `publish`, `verify` and `data mini-coco`."""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +96,12 @@ def cmd_status(args) -> int:
     return 1 if problems or failures else 0
 
 
+def cmd_verify(args) -> int:
+    from hetnoise import verify
+
+    return verify.main(args.records)
+
+
 def cmd_publish(args) -> int:
     grids.check(args.study, args.profile)
     n = records.publish(args.results, args.study, args.profile)
@@ -142,6 +148,9 @@ def parser() -> argparse.ArgumentParser:
     pb.add_argument("--profile", required=True)
     pb.add_argument("--results", default=str(records.results_dir()))
     pb.set_defaults(func=cmd_publish)
+    v = sub.add_parser("verify", help="re-run records with their parameters and thread count; print what differs")
+    v.add_argument("records", nargs="+", metavar="RECORD", help="record files (<results>/<study>/<profile>/<id>.json)")
+    v.set_defaults(func=cmd_verify)
     d = sub.add_parser("data", help="build data sets")
     dsub = d.add_subparsers(dest="dataset", required=True)
     mc = dsub.add_parser("mini-coco", help="draw mini MS-COCO from a COCO 2017 folder and cache it at 128×128")

@@ -1,14 +1,13 @@
 """The published results: every record valid and inside a declared grid, the folder small, and one
 published MNIST cell re-run at the current revision gives the published numbers."""
-import json
+import os
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, papermill
-from hetnoise import grids, records, sweep
+from hetnoise import grids, records, sweep, verify
 
 PUBLISHED = records.published_dir()
-MNIST = ROOT.parent / "shared" / "data"
 
 
 def published_records():
@@ -63,29 +62,20 @@ def test_published_folder_stays_small():
     assert size < 25e6, f"published/ holds {size / 1e6:.1f} MB; keep it under 25 MB"
 
 
-def val_losses(record: dict) -> list[float]:
-    return [epoch["val_loss"] for epoch in record["result"]["history"]["epochs"]]
-
-
 @pytest.mark.slow
-def test_a_published_mnist_cell_reruns_to_the_published_numbers(tmp_path, monkeypatch):
-    """The cell at p = 0.9 (or the largest published p) re-executed with the thread count it was made with:
-    the same per-class accuracies (to 1e-6) and validation losses (relative 1e-4) on this machine type."""
+def test_a_published_mnist_cell_reruns_to_the_published_numbers(monkeypatch):
+    """`hetnoise verify` on the published MNIST cell at p = 0.9 (or the largest published p) made on this CPU
+    model, with MNIST found through HETNOISE_DATA: no difference in what it compares (every result field under
+    the current protocol, the training curves for a record of an earlier one)."""
+    data = Path(os.environ.get("HETNOISE_DATA") or records.repo_root() / "no-data")
+    if not (data / "mnist").is_dir():
+        pytest.skip(f"MNIST is not under HETNOISE_DATA ({data}); set it to the folder that holds mnist/")
     recs = [r for r in published_records()[0] if r["study"] == "multiclass" and r["params"]["dataset"] == "mnist"
             and not r["provenance"].get("cuda_available")]
     if not recs:
-        pytest.skip("no published MNIST record yet")
-    if not (MNIST / "mnist").is_dir():
-        pytest.skip(f"MNIST is not at {MNIST / 'mnist'}")
-    chosen = max(recs, key=lambda r: (r["params"]["p"] <= 0.9, r["params"]["p"], -r["params"]["clean_class"]))
-    threads = str(chosen["provenance"]["torch_threads"])
-    for name, value in {"HETNOISE_DATA": str(MNIST), "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}.items():
-        monkeypatch.setenv(name, value)
-    proc = papermill("multiclass.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, **chosen["params"])
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (again,), _ = records.load_records(tmp_path / "results")
-    assert again["run_id"] == chosen["run_id"]
-    assert again["result"]["per_class_acc"] == pytest.approx(chosen["result"]["per_class_acc"], abs=1e-6)
-    assert val_losses(again) == pytest.approx(val_losses(chosen), rel=1e-4)
-    print(json.dumps({"run_id": chosen["run_id"], "equal": again["result"]["per_class_acc"] ==
-                      chosen["result"]["per_class_acc"]}))
+        pytest.skip("no published MNIST record made on a CPU")
+    chosen = max(recs, key=lambda r: (r["protocol"], r["params"]["p"] <= 0.9, r["params"]["p"],
+                                      -(r["params"]["clean_class"] or 0)))
+    outcome = verify.verify(chosen["_path"])
+    print(outcome.text())
+    assert not outcome.differences, outcome.text()
