@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import re
 import socket
 import subprocess
 import tempfile
@@ -167,6 +168,13 @@ def save_arrays(path: Path, **arrays) -> Path:
     return Path(path)
 
 
+def dumps(record: dict) -> str:
+    """A record as JSON text: indented, with each list of plain values on one line (per-epoch and per-class
+    figures would otherwise take a line per number)."""
+    text = json.dumps(record, indent=1, allow_nan=False)
+    return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + re.sub(r"\s*\n\s*", " ", m.group(1)) + "]", text)
+
+
 def save_tensors(path: Path, tensors: dict) -> Path:
     """A dict of tensors (a model's weights) to `path` with `torch.save`, atomically."""
     import torch
@@ -188,7 +196,7 @@ def save_run(results: str | os.PathLike, study: str, params: dict, result: dict)
     if problem:
         raise ValueError(f"record of {study}/{rid} is invalid: {problem}")
     path = record_path(results, study, record["profile"], rid)
-    atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False))
+    atomic_write_text(path, dumps(record))
     return path
 
 

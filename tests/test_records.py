@@ -130,3 +130,9 @@ def test_a_schema_2_record_is_read_as_schema_3(tmp_path):
     target.write_text(json.dumps(raw))
     with pytest.raises(ValueError, match="schema 1 is not 3"):
         records.read_record(target)
+
+
+def test_records_are_written_with_lists_on_one_line_and_read_back_equal(tmp_path):
+    record = {"a": [1, 2.5, None], "b": {"c": [[0.1, 0.2], [0.3]], "d": "text [with] brackets"}, "e": []}
+    text = records.dumps(record)
+    assert json.loads(text) == record and '"a": [1, 2.5, null]' in text and "[0.1, 0.2]" in text
