@@ -65,15 +65,17 @@ def test_published_folder_stays_small():
 @pytest.mark.slow
 def test_a_published_mnist_cell_reruns_to_the_published_numbers(monkeypatch):
     """`hetnoise verify` on the published MNIST cell at p = 0.9 (or the largest published p) made on this CPU
-    model, with MNIST found through HETNOISE_DATA: no difference in what it compares (every result field under
+    model (another model's kernels give other last bits, which training amplifies), with MNIST found through HETNOISE_DATA: no difference in what it compares (every result field under
     the current protocol, the training curves for a record of an earlier one)."""
     data = Path(os.environ.get("HETNOISE_DATA") or records.repo_root() / "no-data")
     if not (data / "mnist").is_dir():
         pytest.skip(f"MNIST is not under HETNOISE_DATA ({data}); set it to the folder that holds mnist/")
+    here = records.device_name()
     recs = [r for r in published_records()[0] if r["study"] == "multiclass" and r["params"]["dataset"] == "mnist"
-            and not r["provenance"].get("cuda_available")]
+            and not r["provenance"].get("cuda_available") and r["provenance"].get("device_name") == here]
     if not recs:
-        pytest.skip("no published MNIST record made on a CPU")
+        pytest.skip(f"no published MNIST record made on this CPU model ({here}): convolution kernels, and so the "
+                    "last bits of training, differ between CPU models")
     chosen = max(recs, key=lambda r: (r["protocol"], r["params"]["p"] <= 0.9, r["params"]["p"],
                                       -(r["params"]["clean_class"] or 0)))
     outcome = verify.verify(chosen["_path"])
