@@ -63,10 +63,11 @@ def test_published_folder_stays_small():
 
 
 @pytest.mark.slow
-def test_a_published_mnist_cell_reruns_to_the_published_numbers(monkeypatch):
+def test_a_published_mnist_cell_reruns_to_the_published_numbers():
     """`hetnoise verify` on the published MNIST cell at p = 0.9 (or the largest published p) made on this CPU
-    model (another model's kernels give other last bits, which training amplifies), with MNIST found through HETNOISE_DATA: no difference in what it compares (every result field under
-    the current protocol, the training curves for a record of an earlier one)."""
+    model (another model's kernels give other last bits, which training amplifies), with MNIST found through
+    HETNOISE_DATA: no difference in what it compares (every result field under the current protocol, the
+    training curves for a record of an earlier one)."""
     data = Path(os.environ.get("HETNOISE_DATA") or records.repo_root() / "no-data")
     if not (data / "mnist").is_dir():
         pytest.skip(f"MNIST is not under HETNOISE_DATA ({data}); set it to the folder that holds mnist/")
