@@ -100,8 +100,8 @@ class LeNet5Features(nn.Module):
         c1, c2, f1, f2 = (max(1, round(c * width)) for c in (6, 16, 120, 84))
         act = ACTIVATIONS[activation]
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, c1, 5, padding=2), act(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 5), act(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Conv2d(in_channels, c1, 5, padding=2), act(), MaxPool2x2(),
+            nn.Conv2d(c1, c2, 5), act(), MaxPool2x2(), nn.Flatten(),
             nn.Linear(c2 * 5 * 5, f1), act(), nn.Linear(f1, f2), act())
         self.out_features = f2
 
