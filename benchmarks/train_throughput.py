@@ -189,8 +189,8 @@ def peak_tflops(device_name: str) -> float | None:
 
 def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, tf32: bool = False) -> float:
     """FLOP/s of an n×n×n matrix product on `dev` in `dtype` (fp32 on CUDA with TF32 tensor cores only
-    when `tf32`): the machine's own dense rate that training throughput is compared with; the median of
-    `rounds` after a warm-up."""
+    when `tf32`): the machine's own dense rate that training throughput is compared with; the fastest of
+    `rounds` after a warm-up, as other work on a shared machine only slows a round down."""
     torch.backends.cuda.matmul.allow_tf32 = tf32
     a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -201,7 +201,7 @@ def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, t
         a @ b
         sync()
         times.append(time.perf_counter() - t0)
-    return 2 * n ** 3 / statistics.median(times[1:])
+    return 2 * n ** 3 / min(times[1:])
 
 
 def alternate(paths: dict, rounds: int, sync) -> dict[str, list[float]]:
