@@ -33,11 +33,11 @@ TOY_GRID = "multiclass:smoke:p=1.0:clean_class=[0,1]:strategy=exclude:epochs=1"
 
 def grid_command(spec: str, results: Path, workers: int, pack: int, batched: bool) -> list[str]:
     """The `hetnoise sweep` command of a grid given as EXPERIMENT:PROFILE[:KEY=VALUE]..."""
-    experiment, profile, *sets = spec.split(":")
-    if not experiment or not profile or any("=" not in s for s in sets):
+    study, profile, *sets = spec.split(":")
+    if not study or not profile or any("=" not in s for s in sets):
         raise ValueError(f"--grid {spec!r}: write EXPERIMENT:PROFILE[:KEY=VALUE]..., "
                          "e.g. multiclass:paper:dataset=mnist")
-    return [sys.executable, "-m", "hetnoise.cli", "sweep", experiment, "--profile", profile, "--results",
+    return [sys.executable, "-m", "hetnoise.cli", "sweep", study, "--profile", profile, "--results",
             str(results), "--workers", str(workers), "--pack", str(pack), "--no-progress",
             *(a for s in sets for a in ("--set", s)), *(["--batched"] if batched else [])]
 
@@ -64,8 +64,8 @@ def stage(name: str, cmd: list[str], limit_s: float, log: Path, env: dict) -> di
 
 
 def count_runs(results: Path, spec: str) -> int:
-    experiment, profile, *_ = spec.split(":")
-    return len(list((results / experiment / profile).glob("*.json")))
+    study, profile, *_ = spec.split(":")
+    return len(list((results / study / profile).glob("*.json")))
 
 
 def main(argv=None) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from hetnoise import models, records, settings, train
+from hetnoise import models, records, studies, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -33,7 +33,7 @@ def main(argv=None) -> dict:
         raise ValueError("--steps, --threads and --top must be ≥ 1")
     torch.set_num_threads(args.threads)
     dev = train.pick_device(args.device)
-    r = settings.PROFILES["multiclass"]["paper"].recipes["lenet5"]
+    r = studies.get("multiclass").profiles["paper"].recipes["lenet5"]
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, ((args.steps + 10) * r.batch_size, 1, 28, 28), generator=g, dtype=torch.uint8).to(dev)
     y = torch.randint(0, 10, (len(x),), generator=g).to(dev)

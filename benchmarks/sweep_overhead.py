@@ -17,7 +17,7 @@ from pathlib import Path
 
 import papermill
 
-from hetnoise import profiles, records, sweep
+from hetnoise import grids, records, sweep
 
 
 def cells(n: int) -> dict:
@@ -28,7 +28,7 @@ def sequential(overrides, results: Path) -> float:
     t = time.perf_counter()
     for c in sweep.plan("multiclass", "smoke", results, overrides):
         c.record.parent.mkdir(parents=True, exist_ok=True)
-        papermill.execute_notebook(str(profiles.notebook("multiclass")), str(c.executed),
+        papermill.execute_notebook(str(grids.notebook("multiclass")), str(c.executed),
                                    parameters={**c.params, "results_dir": str(results), "run_id": c.run_id},
                                    kernel_name="python3", cwd=str(records.repo_root()), progress_bar=False)
     return time.perf_counter() - t

@@ -4,13 +4,14 @@ Baselines: (a) `plain`, a competent tensor-resident fp32 loop (images normalised
 device, batches cut by index, the recipe's optimiser with torch's defaults); (b) `torchvision_reference`,
 torchvision's reference style (a Dataset serving one PIL image at a time through ToTensor/Normalize, plus
 RandomCrop/RandomHorizontalFlip when the recipe augments, a shuffling DataLoader: no workers on the CPU,
-4 workers with pinned memory on CUDA), fp32. The ablation starts from `plain` and adds one change at a
-time: uint8 images normalised per batch, a fused optimiser, channels_last and bf16 autocast (the last
-three on CUDA only); `hetnoise` is the real `train.make_step` + `train.run_epoch`, and on CUDA
-`hetnoise_compiled` its `torch.compile`d forward. All paths train the same network with the paper
-recipe's optimiser on the same synthetic images, one epoch each in turn after a warm-up epoch each;
-images/s is the median over rounds. The same run measures the device's dense matrix-multiply rate
-(fp32; on CUDA also TF32, which cuDNN's fp32 convolutions use by default, and bf16) and reports the
+4 workers with pinned memory on CUDA), fp32. `plain` pools with `nn.MaxPool2d`. The ablation starts from
+`plain` and adds one change at a time: uint8 images normalised per batch, LeNet-5's 2×2 pool kernel
+(`models.MaxPool2x2`, CPU only), a fused optimiser, channels_last, and bf16 autocast (CUDA only);
+`hetnoise` is the real `train.make_step` + `train.run_epoch` with the default engine, on the CPU also
+`hetnoise_fast` (engine "fast"), and on CUDA `hetnoise_compiled` (its `torch.compile`d forward). All paths
+train the same network with the paper recipe's optimiser on the same synthetic images, one epoch each in
+turn after a warm-up epoch each; images/s is the median over rounds. The same run measures the device's
+dense matrix-multiply rate (fp32; on CUDA also TF32, which cuDNN's fp32 convolutions use by default, and bf16) and reports the
 fraction of it each path's training FLOPs reach.
 
 LeNet-5 also gets the K-at-once comparison: K models trained by `ensemble.fit_many` in one vmapped run
@@ -40,7 +41,7 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
-from hetnoise import ensemble, models, records, settings, train
+from hetnoise import ensemble, models, records, studies, train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train_throughput.json"
 SETUPS = {"lenet5": {"size": 28, "channels": 1, "batch_size": 128},
@@ -48,10 +49,10 @@ SETUPS = {"lenet5": {"size": 28, "channels": 1, "batch_size": 128},
 # Dense bf16 tensor-core peak (TFLOPS, no sparsity) by device-name fragment; the first match wins.
 PEAK_BF16_TFLOPS = [("H100 PCIe", 756), ("H100 NVL", 835), ("H100", 989), ("H200", 989), ("B200", 2250),
                     ("A100", 312), ("L40S", 362), ("L4", 121)]
-# The ablation, cumulative from `plain`: (name, uint8 per batch, fused optimiser, channels_last, bf16).
-ABLATION = [("plain", False, False, False, False), ("+uint8 batches", True, False, False, False),
-            ("+fused optimiser", True, True, False, False), ("+channels_last", True, True, True, False),
-            ("+bf16 autocast", True, True, True, True)]
+# The ablation, cumulative from `plain`: (name, the device type it runs on or "" for all, switch it turns on).
+ABLATION = [("plain", "", ""), ("+uint8 batches", "", "uint8"), ("+2×2 pool kernel", "cpu", "pool"),
+            ("+fused optimiser", "", "fused"), ("+channels_last", "", "channels_last"),
+            ("+bf16 autocast", "cuda", "bf16")]
 
 
 class ArrayImages(torchvision.datasets.VisionDataset):
@@ -110,9 +111,29 @@ def reference_fit(model, x, y, r: train.Recipe, *, mean, std, device="cpu", seed
     return model
 
 
-def tensor_epoch(net, r: train.Recipe, x, y, dev, mean, std, *, uint8: bool, fused: bool, channels_last: bool,
-                 bf16: bool):
+def ablation_paths(dev_type: str) -> list[tuple[str, dict]]:
+    """The ablation's steps that run on `dev_type`, each with all its switches (those of the steps before)."""
+    on, out = set(), []
+    for label, device, switch in ABLATION:
+        if device in ("", dev_type):
+            on |= {switch} - {""}
+            out.append((label, {k: k in on for k in ("uint8", "pool", "fused", "channels_last", "bf16")}))
+    return out
+
+
+def aten_pool(net):
+    """`net` with `nn.MaxPool2d(2)` in place of `models.MaxPool2x2`: the plain loop's pooling."""
+    for m in net.modules():
+        for name, child in m.named_children():
+            if isinstance(child, models.MaxPool2x2):
+                setattr(m, name, torch.nn.MaxPool2d(2))
+    return net
+
+
+def tensor_epoch(net, r: train.Recipe, x, y, dev, mean, std, *, uint8: bool, pool: bool, fused: bool,
+                 channels_last: bool, bf16: bool):
     """One epoch of the tensor-resident loop with the ablation's switches: `plain` with all of them off."""
+    net = net if pool else aten_pool(net)
     net.to(dev)
     if channels_last:
         net.to(memory_format=torch.channels_last)
@@ -168,8 +189,8 @@ def peak_tflops(device_name: str) -> float | None:
 
 def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, tf32: bool = False) -> float:
     """FLOP/s of an n×n×n matrix product on `dev` in `dtype` (fp32 on CUDA with TF32 tensor cores only
-    when `tf32`): the machine's own dense rate that training throughput is compared with; the median of
-    `rounds` after a warm-up."""
+    when `tf32`): the machine's own dense rate that training throughput is compared with; the fastest of
+    `rounds` after a warm-up, as other work on a shared machine only slows a round down."""
     torch.backends.cuda.matmul.allow_tf32 = tf32
     a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -180,7 +201,7 @@ def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, t
         a @ b
         sync()
         times.append(time.perf_counter() - t0)
-    return 2 * n ** 3 / statistics.median(times[1:])
+    return 2 * n ** 3 / min(times[1:])
 
 
 def alternate(paths: dict, rounds: int, sync) -> dict[str, list[float]]:
@@ -198,11 +219,12 @@ def alternate(paths: dict, rounds: int, sync) -> dict[str, list[float]]:
     return times
 
 
-def throughput(name: str, dev: torch.device, steps: int, rounds: int, dense: dict, batch_size: int | None = None) -> dict:
+def throughput(name: str, dev: torch.device, steps: int, rounds: int, dense: dict,
+               batch_size: int | None = None) -> dict:
     """Images/s of the baselines, the ablation and hetnoise for one model, measured alternately."""
     setup = SETUPS[name]
     bs = batch_size or setup["batch_size"]
-    r = replace(settings.PROFILES["multiclass"]["paper"].recipes[name], batch_size=bs)
+    r = replace(studies.get("multiclass").profiles["paper"].recipes[name], batch_size=bs)
     x, y = synthetic(steps * bs, setup["channels"], setup["size"])
     mean, std = (0.5,) * setup["channels"], (0.25,) * setup["channels"]
     cuda = dev.type == "cuda"
@@ -211,16 +233,13 @@ def throughput(name: str, dev: torch.device, steps: int, rounds: int, dense: dic
     ref_loader = reference_loader(x, y, bs, mean, std, r.augment, workers=workers, pin=cuda)
     ref_opt = reference_optimizer(ref_net, r)
     paths = {"torchvision_reference": lambda: reference_epoch(ref_net, ref_loader, ref_opt, dev)}
-    for label, uint8, fused, channels_last, bf16 in ABLATION:
-        if (fused or channels_last or bf16) and not cuda:
-            continue
-        paths[label] = tensor_epoch(build(name, setup["channels"]), r, x, y, dev, mean, std, uint8=uint8,
-                                    fused=fused, channels_last=channels_last, bf16=bf16)
-    for label, compiled in (("hetnoise", False), ("hetnoise_compiled", True)):
-        if compiled and not cuda:
-            continue
+    for label, switches in ablation_paths(dev.type):
+        paths[label] = tensor_epoch(build(name, setup["channels"]), r, x, y, dev, mean, std, **switches)
+    hetnoise_paths = [("hetnoise", False, "exact")] + ([("hetnoise_compiled", True, "exact")] if cuda else
+                                                        [("hetnoise_fast", False, "fast")])
+    for label, compiled, engine in hetnoise_paths:
         net = train.prepare(build(name, setup["channels"]), dev)
-        opt, sched = train.make_optimizer(net, r, 10 ** 6)
+        opt, sched = train.make_optimizer(net, r, 10 ** 6, train.speed_for(net, dev, engine).fused)
         gen = torch.Generator(device=dev).manual_seed(0)
         step = train.make_step(net, opt, sched, train.loss_fn("ce"), mean, std, r.augment, gen, compiled)
         xd, yd = x.to(dev), y.to(dev)
@@ -247,7 +266,7 @@ def k_at_once(k: int, n: int, dev: torch.device, rounds: int) -> dict:
     x, _ = synthetic(n + 256, 1, 28)
     g = torch.Generator().manual_seed(1)
     ys = [torch.randint(0, 10, (n,), generator=g) for _ in range(k)]
-    r = replace(settings.PROFILES["multiclass"]["paper"].recipes["lenet5"], epochs=1)
+    r = replace(studies.get("multiclass").profiles["paper"].recipes["lenet5"], epochs=1)
     inits = [build("lenet5", 1, seed) for seed in range(k)]
 
     def run(batched):

@@ -17,25 +17,25 @@ from hetnoise import models, train
 
 def fit_many(nets: list[nn.Module], x_train, ys_train, x_val, y_val, r: train.Recipe, *, mean, std,
              seeds: list[int], device="", loss: str = "ce", log=print, batched: bool = False,
-             labels: list[str] | None = None, test: tuple | None = None,
-             restore: bool = True) -> list[train.History]:
+             labels: list[str] | None = None, test: tuple | None = None, restore: bool = True,
+             engine: str = "exact") -> list[train.History]:
     """Train each `nets[k]` on `x_train` with labels `ys_train[k]` and seed `seeds[k]` under recipe `r`,
     leave it holding its best-validation-loss weights (or, with `restore=False`, its last epoch's, the best
     ones in its History) and return its History. `batched=False` trains them one after another through
     `train.fit`; `batched=True` all at once (LeNet-5 only), where every History's `seconds` is the shared
     wall time. `y_val` is one label vector for all, or one row per model; `test=(x, y)` adds the test set's
-    figures to every epoch (`train.class_figures`)."""
+    figures to every epoch (`train.class_figures`); `engine` is one of `train.ENGINES`."""
     ys, y_vals = _check(nets, x_train, ys_train, x_val, y_val, seeds)
     labels = labels or [""] * len(nets)
     if not batched:
         return [train.fit(m, x_train, y, x_val, yv, r, mean=mean, std=std, device=device, seed=s, loss=loss,
-                          log=log, label=lab, test=test, restore=restore)
+                          log=log, label=lab, test=test, restore=restore, engine=engine)
                 for m, y, yv, s, lab in zip(nets, ys, y_vals, seeds, labels)]
     if not all(isinstance(m, models.LeNet5) for m in nets):
         raise ValueError("batched=True trains LeNet-5s only (BatchNorm statistics cannot be stacked); "
                          "use batched=False")
     return _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, train.pick_device(device), loss,
-                        log, test, restore)
+                        log, test, restore, engine)
 
 
 def _check(nets, x_train, ys_train, x_val, y_val, seeds):
@@ -67,7 +67,8 @@ def per_model_loss(kind: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Te
     raise ValueError(f"loss={kind!r} is unknown; choose 'ce' or 'bce'")
 
 
-def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, loss, log, test=None, restore=True):
+def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, loss, log, test=None, restore=True,
+                 engine="exact"):
     """All K at once through `train.fit_epochs`: stacked parameters, per-model batch order, augmentation and
     dropout masks drawn from each model's own generators in the order `train.fit` draws them."""
     k, n = len(nets), len(x_train)
@@ -82,7 +83,8 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
     y_val = torch.stack(y_vals)
     mean_t, std_t = train.channel_stats(mean, std, dev)
     steps = max(1, n // r.batch_size)
-    opt, sched = train.make_optimizer(list(params.values()), r, r.epochs * steps)
+    sp = train.speed_for(nets[0], dev, engine)
+    opt, sched = train.make_optimizer(list(params.values()), r, r.epochs * steps, sp.fused)
     gens = [torch.Generator(device=dev).manual_seed(s) for s in seeds]
     best = {name: p.detach().clone() for name, p in params.items()}
 
@@ -92,10 +94,11 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
         total = torch.zeros(2, k, device=dev)
         for s in range(steps):
             idx = perms[:, s * r.batch_size:(s + 1) * r.batch_size]
-            xb = torch.stack([train.batch(x_train[i], r.augment, g, mean_t, std_t, dev) for i, g in zip(idx, gens)])
+            xb = torch.stack([train.batch(x_train[i], r.augment, g, mean_t, std_t, dev, sp.channels_last)
+                              for i, g in zip(idx, gens)])
             masks = [[models.dropout_mask(shape, m.dropout, m.generator, dev) for shape in m.mask_shapes(len(i))]
                      for m, i in zip(nets, idx)]
-            with train.autocast(dev):
+            with train.autocast(dev, sp.bf16):
                 logits = forward(params, buffers, xb, *(torch.stack(ms) for ms in zip(*masks)))
             yb = y_train[rows, idx]
             batch_loss = per_model_loss(loss, logits.float(), yb)
@@ -108,7 +111,7 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
         return [{"train_loss": lo, **({"train_acc": acc} if loss == "ce" else {})} for lo, acc in zip(*means)]
 
     def validate():
-        logits = _predict_stacked(evaluate, base, params, buffers, x_val, mean_t, std_t, dev)
+        logits = _predict_stacked(evaluate, base, params, buffers, x_val, mean_t, std_t, dev, sp.bf16)
         val_loss = per_model_loss(loss, logits, y_val)
         out = [{"val_loss": v} for v in val_loss.tolist()]
         if loss == "ce":
@@ -138,12 +141,12 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
 
 
 @torch.no_grad()
-def _predict_stacked(evaluate, base, params, buffers, x, mean_t, std_t, dev, batch_size: int = 1024):
+def _predict_stacked(evaluate, base, params, buffers, x, mean_t, std_t, dev, bf16: bool, batch_size: int = 1024):
     """K×N×C float32 CPU logits of every model on the same uint8 images, in eval mode."""
     base.eval()
     out = []
     for i in range(0, len(x), batch_size):
         xb = train.normalise(x[i:i + batch_size], mean_t, std_t)
-        with train.autocast(dev):
+        with train.autocast(dev, bf16):
             out.append(evaluate(params, buffers, xb).float().cpu())
     return torch.cat(out, 1)

@@ -1,8 +1,9 @@
 """The training loop every study uses (`fit_epochs`): train an epoch, validate, keep each model's
 weights of its lowest validation loss, log. A study supplies only its epoch of steps and its validation;
 `fit` is the one-model case. Data stays on the device as uint8; batches are cut by index, augmented and
-normalised whole. On CUDA: bf16 autocast, channels_last, fused optimiser, cuDNN autotuning; `torch.compile`
-on request. Recipes are declared in `spec` and chosen per profile by each study.
+normalised whole. On CUDA: fused optimiser and cuDNN autotuning, and bf16 autocast with channels_last for
+all but LeNet-5 (`speed_for`); `torch.compile` on request. `engine="fast"` also fuses the optimiser on the
+CPU (faster, not bit-identical). Recipes are declared in `spec` and chosen per profile by each study.
 """
 from __future__ import annotations
 
@@ -16,6 +17,28 @@ from torch import nn
 
 from hetnoise import metrics, models
 from hetnoise.spec import Recipe
+
+
+ENGINES = ("exact", "fast")
+
+
+@dataclass(frozen=True)
+class Speed:
+    """How a model runs on a device: bf16 autocast, channels_last layout, fused optimiser."""
+    bf16: bool = False
+    channels_last: bool = False
+    fused: bool = False
+
+
+def speed_for(model: nn.Module, dev: torch.device, engine: str = "exact") -> Speed:
+    """The settings measured fastest for `model` on `dev`. CUDA: fused optimiser; bf16 and channels_last
+    except for LeNet-5, where they cost time (H100 ablation). CPU: fp32 and NCHW; the fused optimiser only
+    with engine="fast", as its results differ in the last bits from the for-loop one."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is unknown; choose one of {list(ENGINES)}")
+    cuda = dev.type == "cuda"
+    small = any(isinstance(m, models.LeNet5) for m in model.modules())
+    return Speed(bf16=cuda and not small, channels_last=cuda and not small, fused=cuda or engine == "fast")
 
 
 def pick_device(device: str = "") -> torch.device:
@@ -71,10 +94,11 @@ def crop_flip(x: torch.Tensor, pad: int = 4, generator: torch.Generator | None =
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
-def make_optimizer(model: nn.Module | list[torch.Tensor], r: Recipe, steps: int):
-    """Optimiser (fused on CUDA) and per-step scheduler of a recipe, for a model or a list of parameters."""
+def make_optimizer(model: nn.Module | list[torch.Tensor], r: Recipe, steps: int, fused: bool | None = None):
+    """Optimiser and per-step scheduler of a recipe, for a model or a list of parameters; the optimiser is
+    fused when `fused` says so (by default on CUDA)."""
     params = list(model.parameters()) if isinstance(model, nn.Module) else list(model)
-    fused = {"fused": True} if params[0].is_cuda else {}
+    fused = {"fused": True} if (params[0].is_cuda if fused is None else fused) else {}
     if r.optimizer == "adam":
         opt = torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay, **fused)
     elif r.optimizer == "sgd":
@@ -107,21 +131,24 @@ def channel_stats(mean, std, dev) -> tuple[torch.Tensor, torch.Tensor]:
     return (torch.tensor(mean, device=dev).view(1, -1, 1, 1), torch.tensor(std, device=dev).view(1, -1, 1, 1))
 
 
-def autocast(dev: torch.device):
-    """bf16 autocast on CUDA; full precision elsewhere."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
+def autocast(dev: torch.device, bf16: bool | None = None):
+    """bf16 autocast when `bf16` (by default on CUDA); full precision otherwise."""
+    on = dev.type == "cuda" if bf16 is None else bf16
+    return torch.autocast("cuda", dtype=torch.bfloat16) if on else torch.autocast(dev.type, enabled=False)
 
 
-def memory_format(x: torch.Tensor, dev: torch.device) -> torch.Tensor:
-    """channels_last on CUDA, as `prepare` lays out the weights."""
-    return x.contiguous(memory_format=torch.channels_last) if dev.type == "cuda" else x
+def memory_format(x: torch.Tensor, dev: torch.device, channels_last: bool | None = None) -> torch.Tensor:
+    """channels_last when asked (by default on CUDA), as `prepare` lays out the weights."""
+    on = dev.type == "cuda" if channels_last is None else channels_last
+    return x.contiguous(memory_format=torch.channels_last) if on else x
 
 
-def batch(x: torch.Tensor, augment: bool, gen: torch.Generator, mean_t, std_t, dev) -> torch.Tensor:
+def batch(x: torch.Tensor, augment: bool, gen: torch.Generator, mean_t, std_t, dev,
+          channels_last: bool | None = None) -> torch.Tensor:
     """A uint8 batch made ready for the network: augmented (when asked), normalised, laid out for `dev`."""
     if augment:
         x = crop_flip(x, 4, gen)
-    return memory_format(normalise(x, mean_t, std_t), dev)
+    return memory_format(normalise(x, mean_t, std_t), dev, channels_last)
 
 
 @torch.no_grad()
@@ -129,21 +156,23 @@ def predict(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1024
     """Logits for uint8 images `x` (on any device), in eval mode, returned on the CPU as float32."""
     dev = next(model.parameters()).device
     mean_t, std_t = channel_stats(mean, std, dev)
+    sp = speed_for(model, dev)
     model.eval()
     out = []
     for i in range(0, len(x), batch_size):
         xb = normalise(x[i:i + batch_size].to(dev, non_blocking=True), mean_t, std_t)
-        with autocast(dev):
-            out.append(model(memory_format(xb, dev), **kw).float().cpu())
+        with autocast(dev, sp.bf16):
+            out.append(model(memory_format(xb, dev, sp.channels_last), **kw).float().cpu())
     return torch.cat(out) if out else torch.empty(0)
 
 
 def prepare(model: nn.Module, dev: torch.device, seed: int | None = None) -> nn.Module:
-    """Move `model` to `dev` (on CUDA also channels_last weights and cuDNN autotuning); with `seed`, give
-    its dropout a stream of its own (`models.seed_dropout`)."""
+    """Move `model` to `dev` (on CUDA also cuDNN autotuning, and channels_last weights where `speed_for`
+    says so); with `seed`, give its dropout a stream of its own (`models.seed_dropout`)."""
     model.to(dev)
-    if dev.type == "cuda":
+    if speed_for(model, dev).channels_last:
         model.to(memory_format=torch.channels_last)
+    if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
     if seed is not None:
         models.seed_dropout(model, seed, dev)
@@ -152,16 +181,17 @@ def prepare(model: nn.Module, dev: torch.device, seed: int | None = None) -> nn.
 
 def make_step(model: nn.Module, opt, sched, criterion, mean, std, augment: bool, gen: torch.Generator,
               compile: bool = False):
-    """One optimiser step on a uint8 batch: augment and normalise on the device, bf16 forward on CUDA.
+    """One optimiser step on a uint8 batch: augment and normalise on the device, forward as `speed_for` says.
     Returns `step(x_uint8, y) -> (loss, accuracy on y)` as one detached 2-vector (accuracy 0 for
     multi-label targets); `compile` runs the forward through `torch.compile`."""
     dev = next(model.parameters()).device
     mean_t, std_t = channel_stats(mean, std, dev)
+    sp = speed_for(model, dev)
     forward = torch.compile(model) if compile else model
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        xb = batch(xb, augment, gen, mean_t, std_t, dev)
-        with autocast(dev):
+        xb = batch(xb, augment, gen, mean_t, std_t, dev, sp.channels_last)
+        with autocast(dev, sp.bf16):
             logits = forward(xb).float()
         batch_loss = criterion(logits, yb)
         opt.zero_grad(set_to_none=True)
@@ -240,17 +270,19 @@ def best_weights(model: nn.Module):
 
 def fit(model: nn.Module, x_train, y_train, x_val, y_val, r: Recipe, *, mean, std, device="", seed: int = 0,
         loss: str = "ce", log=print, compile: bool = False, label: str = "", test: tuple | None = None,
-        restore: bool = True) -> History:
+        restore: bool = True, engine: str = "exact") -> History:
     """Train `model` with recipe `r` and leave it holding the weights of its lowest validation loss, or with
     `restore=False` those of its last epoch (the History then holds the best ones). `test=(x, y)` adds the
     test set's `class_figures` to every epoch's row; the test set never chooses anything.
-    `compile=True` uses `torch.compile` for the training forward (off by default: not measured to pay off)."""
+    `compile=True` uses `torch.compile` for the training forward (off by default: not measured to pay off);
+    `engine` is one of `ENGINES` (`speed_for`)."""
     dev = pick_device(device)
     torch.manual_seed(seed)
     prepare(model, dev, seed)
     x_train, y_train, x_val, y_val = x_train.to(dev), y_train.to(dev), x_val.to(dev), y_val.cpu()
     criterion = loss_fn(loss)
-    opt, sched = make_optimizer(model, r, r.epochs * max(1, len(x_train) // r.batch_size))
+    opt, sched = make_optimizer(model, r, r.epochs * max(1, len(x_train) // r.batch_size),
+                                speed_for(model, dev, engine).fused)
     gen = torch.Generator(device=dev).manual_seed(seed)
     step = make_step(model, opt, sched, criterion, mean, std, r.augment, gen, compile)
 

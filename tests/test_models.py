@@ -1,3 +1,5 @@
+import copy
+
 import torch
 
 from hetnoise import models
@@ -81,3 +83,52 @@ def test_seeded_builders_depend_on_the_seed_alone():
     m1, m2 = (mtl.build_model([5, 5], 0.25, "mish", 3, seed=s) for s in (0, 0))
     assert torch.equal(weights(m1), weights(m2))
     assert not torch.equal(weights(m1), weights(mtl.build_model([5, 5], 0.25, "mish", 3, seed=1)))
+
+
+def tied_maps(*shape):
+    """Feature maps full of ties (a constant band and values on a coarse grid), as ReLU and zero padding make."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.round(torch.randn(shape, generator=g) * 2) / 2
+    x[..., :4, :] = 0.5
+    return x
+
+
+def pool_and_grad(pool, x, g):
+    x = x.clone().requires_grad_()
+    out = pool(x)
+    out.backward(g)
+    return out, x.grad
+
+
+def test_2x2_pool_equals_max_pool2d_bit_for_bit_with_ties_and_relu_moved_after_it():
+    """Values and gradients of pool-then-ReLU equal ReLU-then-`nn.MaxPool2d` exactly: the gradient goes to the
+    first maximum of each window, as aten's kernel sends it."""
+    x, g = tied_maps(8, 6, 28, 28), torch.randn(8, 6, 14, 14)
+    ref = pool_and_grad(lambda t: torch.nn.functional.max_pool2d(torch.relu(t), 2), x, g)
+    got = pool_and_grad(lambda t: torch.relu(models.MaxPool2x2()(t)), x, g)
+    assert torch.equal(got[0], ref[0]) and torch.equal(got[1], ref[1])
+    odd = tied_maps(2, 3, 7, 9)
+    assert torch.equal(models.MaxPool2x2()(odd), torch.nn.functional.max_pool2d(odd, 2))
+
+
+def test_2x2_pool_under_vmap_equals_max_pool2d():
+    """The K-at-once trainer runs the pool under `torch.func.vmap`."""
+    x = tied_maps(3, 4, 2, 10, 10)
+    f = torch.func.grad(lambda t: models.MaxPool2x2()(t).square().sum())
+    ref = torch.func.grad(lambda t: torch.nn.functional.max_pool2d(t, 2).square().sum())
+    assert torch.equal(torch.func.vmap(f)(x), torch.stack([ref(t) for t in x]))
+
+
+def test_lenet5_gives_the_values_and_gradients_of_relu_then_max_pool2d():
+    net = models.build("lenet5", 10, 1, seed=0)
+    net.dropout = 0
+    ref = copy.deepcopy(net)
+    c1, _, _, c2 = list(ref.features)[:4]
+    ref.features = torch.nn.Sequential(c1, torch.nn.ReLU(), torch.nn.MaxPool2d(2), c2, torch.nn.ReLU(),
+                                       torch.nn.MaxPool2d(2), torch.nn.Flatten())
+    x = tied_maps(16, 1, 28, 28)
+    outs = [m(x) for m in (net, ref)]
+    for out in outs:
+        out.square().sum().backward()
+    assert torch.equal(outs[0], outs[1]) and list(net.state_dict()) == list(ref.state_dict())
+    assert all(torch.equal(a.grad, b.grad) for a, b in zip(net.parameters(), ref.parameters()))

@@ -1,6 +1,7 @@
 """The training loop: batch augmentation, checkpoint choice, determinism, and that it learns."""
 from dataclasses import replace
 
+import pytest
 import torch
 
 from hetnoise import data, models, studies, train
@@ -59,3 +60,41 @@ def test_fit_is_deterministic_on_cpu():
         train.fit(net, x, y, x[:64], y[:64], r, mean=ds.mean, std=ds.std, seed=1, log=lambda s: None)
         outs.append(train.predict(net, x[:8], ds.mean, ds.std))
     assert torch.allclose(outs[0], outs[1])
+
+
+def test_speed_settings_per_model_and_device():
+    """CUDA: LeNet-5 in fp32 and NCHW with a fused optimiser (autocast and channels_last cost it time), ResNet18
+    with all three; CPU: fp32 and NCHW, fused only with engine "fast". Chosen from the device type alone, so
+    the CUDA choice is checked here without a GPU."""
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    lenet, resnet = models.LeNet5(10, 1), models.resnet18(10, width=0.25)
+    assert train.speed_for(lenet, cuda) == train.Speed(bf16=False, channels_last=False, fused=True)
+    assert train.speed_for(resnet, cuda) == train.Speed(bf16=True, channels_last=True, fused=True)
+    assert train.speed_for(resnet, cuda, "fast") == train.speed_for(resnet, cuda)
+    for net in (lenet, resnet):
+        assert train.speed_for(net, cpu) == train.Speed()
+        assert train.speed_for(net, cpu, "fast") == train.Speed(fused=True)
+    with pytest.raises(ValueError, match="engine"):
+        train.speed_for(lenet, cpu, "turbo")
+
+
+def test_layout_follows_the_choice_and_defaults_to_the_device():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    x = torch.zeros(2, 3, 4, 4)
+    assert train.memory_format(x, cpu) is x and train.memory_format(x, cuda, False) is x
+    assert train.memory_format(x, cpu, True).is_contiguous(memory_format=torch.channels_last)
+
+
+def test_fast_engine_fuses_the_cpu_optimiser_and_still_learns():
+    ds = data.load("digits")
+    x, y = ds.x_train[:512], ds.y_train[:512]
+    r = replace(LENET_SMOKE, epochs=3)
+    runs = {}
+    for engine in train.ENGINES:
+        net = models.build("lenet5", 10, 1, seed=0)
+        runs[engine] = train.fit(net, x, y, x[:128], y[:128], r, mean=ds.mean, std=ds.std, seed=0,
+                                 log=lambda s: None, engine=engine)
+        assert train.make_optimizer(net, r, 1, train.speed_for(net, torch.device("cpu"), engine).fused)[0] \
+            .defaults["fused"] is (True if engine == "fast" else None)
+    exact, fast = ([e["val_loss"] for e in runs[k].epochs] for k in train.ENGINES)
+    assert fast[-1] < fast[0] and fast == pytest.approx(exact, rel=1e-2)
