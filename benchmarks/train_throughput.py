@@ -11,8 +11,8 @@ RandomCrop/RandomHorizontalFlip when the recipe augments, a shuffling DataLoader
 `hetnoise_fast` (engine "fast"), and on CUDA `hetnoise_compiled` (its `torch.compile`d forward). All paths
 train the same network with the paper recipe's optimiser on the same synthetic images, one epoch each in
 turn after a warm-up epoch each; images/s is the median over rounds. The same run measures the device's
-dense matrix-multiply rate (fp32; on CUDA also TF32, which cuDNN's fp32 convolutions use by default, and bf16) and reports the
-fraction of it each path's training FLOPs reach.
+dense matrix-multiply rate (fp32; on CUDA also TF32, which cuDNN's fp32 convolutions use by default, and
+bf16) and reports the fraction of it each path's training FLOPs reach.
 
 LeNet-5 also gets the K-at-once comparison: K models trained by `ensemble.fit_many` in one vmapped run
 against the same K trained one after another.
