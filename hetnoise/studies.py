@@ -3,10 +3,11 @@ grids, records, sweep, command line, book) iterates this list and names no study
 its module plus one line here."""
 from __future__ import annotations
 
-from hetnoise import mtl, multiclass, multilabel, regression
+from hetnoise import features, mtl, multiclass, multilabel, regression
 from hetnoise.spec import Study
 
-ALL: dict[str, Study] = {s.name: s for s in (multiclass.STUDY, mtl.STUDY, multilabel.STUDY, regression.STUDY)}
+ALL: dict[str, Study] = {s.name: s for s in (multiclass.STUDY, mtl.STUDY, multilabel.STUDY, regression.STUDY,
+                                             features.STUDY)}
 
 
 def get(name: str) -> Study:
