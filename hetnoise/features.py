@@ -371,32 +371,35 @@ CONVOLUTIONS = ("conv1", "conv2")
 
 
 def cka_gap(part: pd.DataFrame, layer: str) -> tuple[float, float, float]:
-    """Clean-class CKA minus corrupted-class CKA at `layer`, × 100, mean over runs with its 95 % bootstrap CI."""
-    gap = 100 * (part[f"cka_clean_{layer}"] - part[f"cka_corrupted_{layer}"]).dropna().to_numpy(float)
-    return stats.bootstrap_mean(gap)
+    """Clean-class CKA minus corrupted-class CKA at `layer`, × 100: the difference within each run, averaged
+    within each seed (its clean classes share its weights and noise), with its 95 % t interval over seeds."""
+    gaps = part.assign(gap=100 * (part[f"cka_clean_{layer}"] - part[f"cka_corrupted_{layer}"]))
+    return stats.t_interval(stats.per_unit(gaps.dropna(subset=["gap"]), "gap", claims.UNITS))
 
 
 def at_largest_p(part: pd.DataFrame) -> pd.DataFrame:
-    """The runs of the slice's largest p (none when that is 0 or has fewer than MIN_RUNS runs)."""
+    """The rows of the slice's largest p; none when that p is 0 or has fewer than MIN_RUNS seeds."""
     top = part[part.p == part.p.max()]
-    return top if len(top) >= MIN_RUNS and part.p.max() > 0 else top.iloc[:0]
+    return top.iloc[:0] if claims.few(top) or part.p.max() == 0 else top
+
+
+CKA_TEST = "paired within each run, averaged within each seed, 95 % t interval over seeds"
 
 
 def cka_verdict(part: pd.DataFrame, layer: str, scope: str, profile: str) -> Verdict:
     """The clean class stays at least as close to the p = 0 network as the corrupted classes, at the largest p."""
     claim = f"the clean class's CKA to the p = 0 network is at least the corrupted classes' ({layer})"
-    test = (f"clean minus corrupted CKA × 100 at the largest p, paired within runs, 95 % bootstrap CI above "
-            f"−{MARGIN:g} points")
+    test = f"clean minus corrupted CKA × 100 at the largest p, {CKA_TEST}, above −{MARGIN:g} points"
     top = at_largest_p(part)
     if top.empty:
         return Verdict("features", claim, scope, profile, PAPER_CLAIM, "–", TOO_FEW,
-                       f"needs {MIN_RUNS} runs at a p above 0", test, len(part[part.p == part.p.max()]))
+                       f"needs {MIN_RUNS} seeds at a p above 0", test, claims.run_count(part[part.p == part.p.max()]))
     est, lo, hi = cka_gap(top, layer)
     verdict = at_least(lo, hi, -MARGIN)
     why = {HOLDS: "", FAILS: f"the clean class is less similar by more than {MARGIN:g} points",
-           UNDECIDED: f"the interval straddles −{MARGIN:g} points", TOO_FEW: "too few runs"}[verdict]
+           UNDECIDED: f"the interval straddles −{MARGIN:g} points", TOO_FEW: f"needs {MIN_RUNS} seeds"}[verdict]
     return Verdict("features", claim, scope, profile, PAPER_CLAIM,
-                   f"at p = {top.p.max():g}: {claims.interval(est, lo, hi)}", verdict, why, test, len(top))
+                   f"at p = {top.p.max():g}: {claims.interval(est, lo, hi)}", verdict, why, test, claims.run_count(top))
 
 
 def departure(gaps: dict[str, tuple[float, float, float]]) -> str:
@@ -406,34 +409,37 @@ def departure(gaps: dict[str, tuple[float, float, float]]) -> str:
     return f"{where} ({', '.join(f'{layer} {claims.signed(est)}' for layer, (est, _, _) in gaps.items())})"
 
 
+def convolutions_verdict(gaps: dict[str, tuple[float, float, float]]) -> str:
+    """Holds when both convolutions' gap intervals lie below MARGIN, fails when one lies above it."""
+    bounds = [gaps[layer][1:] for layer in CONVOLUTIONS]
+    if any(np.isnan(lo) for lo, _ in bounds):
+        return TOO_FEW
+    if any(lo > MARGIN for lo, _ in bounds):
+        return FAILS
+    return HOLDS if all(hi < MARGIN for _, hi in bounds) else UNDECIDED
+
+
 def depth_verdict(part: pd.DataFrame, scope: str, profile: str) -> Verdict:
     """Where along the depth the corrupted classes' similarity to the p = 0 network departs from the clean
     class's (at the largest p): the paper's §6 hint holds when neither convolution departs."""
     claim = "the corrupted classes' features depart from the clean class's only after the convolutions"
-    test = (f"per layer, clean minus corrupted CKA × 100 at the largest p, 95 % bootstrap CI; a layer departs when "
-            f"the whole interval is above {MARGIN:g} points; holds when both convolutions' intervals lie below it")
+    test = (f"per layer, clean minus corrupted CKA × 100 at the largest p, {CKA_TEST}; a layer departs when the "
+            f"whole interval is above {MARGIN:g} points; holds when both convolutions' intervals lie below it")
     top = at_largest_p(part)
     if top.empty:
         return Verdict("features", claim, scope, profile, PAPER_HINT, "–", TOO_FEW,
-                       f"needs {MIN_RUNS} runs at a p above 0", test, len(part[part.p == part.p.max()]))
+                       f"needs {MIN_RUNS} seeds at a p above 0", test, claims.run_count(part[part.p == part.p.max()]))
     gaps = {layer: cka_gap(top, layer) for layer in LAYERS}
-    convolutions = [gaps[layer] for layer in CONVOLUTIONS]
-    if any(np.isnan(lo) for _, lo, _ in convolutions):
-        verdict = TOO_FEW
-    elif any(lo > MARGIN for _, lo, _ in convolutions):
-        verdict = FAILS
-    else:
-        verdict = HOLDS if all(hi < MARGIN for _, _, hi in convolutions) else UNDECIDED
-    why = {HOLDS: "", FAILS: "a convolution's features already depart", TOO_FEW: "too few runs",
+    verdict = convolutions_verdict(gaps)
+    why = {HOLDS: "", FAILS: "a convolution's features already depart", TOO_FEW: f"needs {MIN_RUNS} seeds",
            UNDECIDED: f"a convolution's interval straddles {MARGIN:g} points"}[verdict]
     return Verdict("features", claim, scope, profile, PAPER_HINT, f"at p = {top.p.max():g}: {departure(gaps)}",
-                   verdict, why, test, len(top))
+                   verdict, why, test, claims.run_count(top))
 
 
-def slice_claims(part: pd.DataFrame, profile: str, dataset: str, strategy: str) -> list[Verdict]:
-    """The claims on one data set and strategy: the clean class's probe flat in p and its CKA at least the
-    corrupted classes', at every layer, and where the corrupted classes depart."""
-    scope = claims.scope(multiclass.STAND_IN_NOTE.get(dataset, dataset), f"strategy {strategy}")
+def slice_claims(part: pd.DataFrame, profile: str, scope: str) -> list[Verdict]:
+    """The claims on one slice: the clean class's probe flat in p and its CKA at least the corrupted classes',
+    at every layer, and where the corrupted classes depart."""
     flat = [claims.flat("features", f"clean-class probe (one vs rest) stays flat as p grows ({layer})", scope,
                         profile, PAPER_CLAIM, part, f"probe_clean_{layer}") for layer in LAYERS]
     similar = [cka_verdict(part, layer, scope, profile) for layer in LAYERS]
@@ -441,13 +447,17 @@ def slice_claims(part: pd.DataFrame, profile: str, dataset: str, strategy: str) 
 
 
 def check_claims(frame: pd.DataFrame) -> list[Verdict]:
-    """Per data set × strategy, at the last epoch (the paper's protocol; the oracle checkpoint is shown, not
-    tested): the clean class's features are unperturbed, and where the corrupted classes' depart."""
+    """Per data set × strategy (and recipe), at the last epoch (the paper's protocol; the oracle checkpoint is
+    shown, not tested): the clean class's features are unperturbed, and where the corrupted classes' depart."""
     if frame.empty:
         return []
-    final = frame[frame.checkpoint == "final"]
-    return [verdict for (profile, dataset, strategy), part in final.groupby(["profile", "dataset", "strategy"])
-            for verdict in slice_claims(part, profile, dataset, strategy)]
+    out = []
+    for (profile, dataset, strategy), recipe, part in claims.slices(frame[frame.checkpoint == "final"],
+                                                                    ["profile", "dataset", "strategy"]):
+        scope = claims.scope(multiclass.STAND_IN_NOTE.get(dataset, dataset), f"strategy {strategy}",
+                             *([recipe] if recipe else []))
+        out += slice_claims(part, profile, scope)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- figures

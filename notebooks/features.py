@@ -111,4 +111,4 @@ plt.close(fig)
 result = features.result(per_layer, source_record, reference_record, run, len(probe_labels), ds, dev,
                          time.perf_counter() - t_start)
 print(f"{len(probe_labels)} probe images, {result['wall_time_s']:.1f} s")
-records.save_run(run["results_dir"], "features", run, result)
+saved = records.save_run(run["results_dir"], "features", run, result)
