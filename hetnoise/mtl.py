@@ -62,16 +62,24 @@ def task_data(ds: data.Dataset, classes: list[int], split_seed: int, val_fractio
     return Task(list(classes), x[tr], y[tr], x[va], y[va], ds.x_test[test_mask], lut[ds.y_test[test_mask]])
 
 
-def subsample(task: Task, per_class: int, seed: int) -> Task:
-    """The task with at most `per_class` training images of each class (a seeded draw; 0 keeps all), so
-    that one task can be small and gain from the other; validation and test parts stay whole."""
-    if per_class <= 0:
+# The value of task1_per_class and task2_per_class that keeps every training image of a class. It is 0, not
+# None, in parameters and records: None is every parameter's "the profile's value" (smoke and paper: ALL; real:
+# 5 and 1,000), and the records and run ids of the smoke and paper profiles hold 0, so they stay valid.
+ALL = 0
+
+
+def subsample(task: Task, per_class: int | None, seed: int) -> Task:
+    """The task with at most `per_class` training images of each class (a seeded draw; ALL (0) or None keeps
+    all), so that one task can be small and gain from the other; validation and test parts stay whole."""
+    if per_class is None or per_class == ALL:
         return task
+    if per_class < 0:
+        raise ValueError(f"per_class={per_class}: give a number of training images per class, or {ALL} for all")
     y = task.y_train.numpy()
     fewest = int(np.bincount(y, minlength=task.num_classes).min())
     if per_class > fewest:
         raise ValueError(f"per_class={per_class}: a class of the task has only {fewest} training images; "
-                         f"choose at most {fewest}, or 0 for all")
+                         f"choose at most {fewest}, or {ALL} for all")
     rng = np.random.default_rng(seed)
     keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[:per_class]
                                    for c in range(task.num_classes)]))
@@ -79,9 +87,10 @@ def subsample(task: Task, per_class: int, seed: int) -> Task:
     return Task(task.classes, task.x_train[idx], task.y_train[idx], task.x_val, task.y_val, task.x_test, task.y_test)
 
 
-def make_tasks(ds: data.Dataset, split_seed: int, task1_per_class: int, task2_per_class: int) -> tuple[Task, Task]:
-    """Task1 and Task2 of a seeded class split, each cut to its training images per class (0: all), so
-    that a small Task1 can gain from a large Task2."""
+def make_tasks(ds: data.Dataset, split_seed: int, task1_per_class: int | None,
+               task2_per_class: int | None) -> tuple[Task, Task]:
+    """Task1 and Task2 of a seeded class split, each cut to its training images per class (ALL (0) or None:
+    all), so that a small Task1 can gain from a large Task2."""
     task1_classes, task2_classes = split_tasks(ds.num_classes, split_seed)
     task1 = subsample(task_data(ds, task1_classes, split_seed), task1_per_class, split_seed)
     task2 = subsample(task_data(ds, task2_classes, split_seed), task2_per_class, split_seed)
@@ -285,7 +294,8 @@ PAPER_SETUP = {
             "train/validation split",
     "network": "ResNet18 of twice the standard width, Mish activations, a shared trunk and one linear head per task",
     "training": "a batch of each task in turn, the two cross-entropies summed; checkpoint of the lowest Task1 "
-                "validation loss; optimiser, schedule and epochs not stated; weight decay 5e-4 and 5e-5 (§6)",
+                "validation loss; optimiser, schedule, epochs and weight decay not stated (§6: a small regularisation "
+                "penalty lets the shared model overfit the noisy task)",
     "grid": "12 values of p in [0, 1] on Task2's labels (within Task2); single-task baseline on Task1",
     "runs": "3 per p (three class splits)",
 }
@@ -294,10 +304,10 @@ PAPER_SETUP = {
 # ours are the multi-class ResNet18 recipe with 100 epochs.
 PROFILES = {
     "paper": Profile("cifar100", {"resnet18": replace(RESNET_PAPER, epochs=100)},
-                     {"width": 2.0, "task1_per_class": 0, "task2_per_class": 0}),
+                     {"width": 2.0, "task1_per_class": ALL, "task2_per_class": ALL}),
     "smoke": Profile("digits", {"resnet18": Recipe(epochs=4, batch_size=64, optimizer="adam", lr=2e-3,
                                                    weight_decay=5e-4)},
-                     {"width": 0.25, "task1_per_class": 0, "task2_per_class": 0}),
+                     {"width": 0.25, "task1_per_class": ALL, "task2_per_class": ALL}),
     # Real images on a CPU (not in the paper): MNIST's digits split 5/5, a LeNet-5 trunk with Mish, Task1 with 5
     # training images per class and Task2 with 1,000, so that Task2 has something to give (chosen by a pilot).
     "real": Profile("mnist", {"lenet5": Recipe(epochs=8, batch_size=64, optimizer="sgd", lr=0.02,
@@ -312,8 +322,9 @@ PARAMS = {
     "model": Param(str, None, choices=TRUNKS),
     "p": P,
     "width": Param(float, None, low=1e-3),
-    "task1_per_class": Param(int, None, low=0),
-    "task2_per_class": Param(int, None, low=0),
+    # Training images kept per class of each task: ALL (0) keeps every one; None takes the profile's value.
+    "task1_per_class": Param(int, None, low=ALL),
+    "task2_per_class": Param(int, None, low=ALL),
     **RUN_PARAMS, **RECIPE_PARAMS, **DATA_PARAMS,
 }
 
@@ -338,12 +349,12 @@ PAIR_KEYS = ("split_seed", "seed")  # an MTL run and the STL run of the same cla
 
 
 def transfer_benefit(frame):
-    """MTL − STL Task1 accuracy at each p, with its bootstrap 95 % interval (fractions): one row per p of the
-    multi-task runs of `frame` against its single-task runs, paired by class split and seed where possible."""
+    """MTL − STL Task1 accuracy at each p, with its 95 % t interval over class split × seed pairs (fractions):
+    one row per p of the multi-task runs of `frame` against its single-task runs, paired by split and seed."""
     stl = frame[frame["mode"] == "stl"]
     rows = []
     for p, g in frame[frame["mode"] == "mtl"].groupby("p"):
-        est, lo, hi, paired = stats.matched_diff(g, stl, "task1_acc", PAIR_KEYS)
+        est, lo, hi, paired, _ = stats.unit_diff(g, stl, "task1_acc", PAIR_KEYS)
         rows.append({"p": p, "benefit": est, "low": lo, "high": hi, "mtl runs": len(g), "stl runs": len(stl),
                      "paired": paired})
     return pd.DataFrame(rows, columns=["p", "benefit", "low", "high", "mtl runs", "stl runs", "paired"])
@@ -377,9 +388,9 @@ class Slice:
 
 
 def task1_difference(runs: pd.DataFrame, baseline: pd.DataFrame) -> tuple[float, float, float, bool]:
-    """Task1 accuracy of `runs` minus `baseline` with its 95 % interval, paired by class split and seed when
-    every run has a partner."""
-    return stats.matched_diff(runs, baseline, "task1_acc", PAIR_KEYS)
+    """Task1 accuracy of `runs` minus `baseline` with its 95 % t interval over class split × seed pairs (the
+    difference within each pair when every run has a partner, else of each pair's means)."""
+    return stats.unit_diff(runs, baseline, "task1_acc", PAIR_KEYS)[:4]
 
 
 def pairing(paired: bool) -> str:
@@ -402,7 +413,7 @@ def premise_claim(cells: Slice) -> tuple[Verdict, str]:
                          f"+{PAPER['benefit_p0']} points (§5.2)",
                          claims.interval(est, lo, hi), TOO_FEW if cells.too_few() else premise,
                          WHY_FEW if cells.too_few() else why[premise],
-                         f"MTL − STL on Task1 at p = 0{pairing(paired)}, 95 % bootstrap CI, above 0",
+                         f"MTL − STL on Task1 at p = 0{pairing(paired)}, 95 % t interval over pairs, above 0",
                          len(cells.at(0.0)) + len(cells.single)), premise
 
 
@@ -415,7 +426,8 @@ def shrinks_claim(cells: Slice, premise: str) -> Verdict:
     return cells.verdict("the transfer benefit shrinks as Task2 gets noisier",
                          f"+{PAPER['benefit_p0']} points at p = 0 → {PAPER['benefit_p1']:g} at p = 1 (§5.2)",
                          f"benefit at p = 0 minus at p = 1: {claims.interval(est, lo, hi)}", verdict, why[verdict],
-                         f"Task1 accuracy of MTL at p = 0 minus at p = 1{pairing(paired)}, 95 % bootstrap CI, above 0",
+                         f"Task1 accuracy of MTL at p = 0 minus at p = 1{pairing(paired)}, 95 % t interval over "
+                         "pairs, above 0",
                          len(cells.at(0.0)) + len(cells.at(1.0)))
 
 
@@ -428,7 +440,7 @@ def gone_claim(cells: Slice, premise: str) -> Verdict:
            UNDECIDED: f"the interval straddles ±{MARGIN:g} points"}
     return cells.verdict("at p = 1 the transfer benefit is gone (≈ 0)", f"{PAPER['benefit_p1']:g} points (§5.2)",
                          claims.interval(est, lo, hi), verdict, why[verdict],
-                         f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % bootstrap CI, inside "
+                         f"MTL − STL on Task1 at p = 1{pairing(paired)}, 95 % t interval over pairs, inside "
                          f"±{MARGIN:g} points",
                          len(cells.at(1.0)) + len(cells.single))
 
@@ -472,7 +484,7 @@ def blind_claim(cells: Slice, premise: str, dataset: str) -> Verdict | None:
                          f"(p = {task2_classes - 1}/{task2_classes}; p = {chosen:g} in the grid)",
                          "gone at full corruption, where its 50-class labels carry almost none (§5.2)",
                          claims.interval(est, lo, hi), verdict, why[verdict],
-                         f"MTL − STL on Task1 at p = {chosen:g}{pairing(paired)}, 95 % bootstrap CI, inside "
+                         f"MTL − STL on Task1 at p = {chosen:g}{pairing(paired)}, 95 % t interval over pairs, inside "
                          f"±{MARGIN:g} points", len(runs) + len(cells.single))
 
 
@@ -481,7 +493,7 @@ def never_below_claim(cells: Slice, part: pd.DataFrame) -> Verdict:
     benefit = transfer_benefit(part)
     per_p = [at_least(row.low, row.high, -MARGIN) for row in benefit.itertuples()]
     worst = lowest(benefit)
-    too_few = benefit.empty or claims.few(cells.multi) or len(cells.single) < MIN_RUNS
+    too_few = benefit.empty or claims.few(cells.multi, PAIR_KEYS) or len(cells.single) < MIN_RUNS
     verdict = (TOO_FEW if too_few else FAILS if FAILS in per_p
                else HOLDS if all(each == HOLDS for each in per_p) else UNDECIDED)
     why = {TOO_FEW: WHY_FEW, HOLDS: "", FAILS: f"at some p MTL is more than {MARGIN:g} points below STL",
@@ -492,7 +504,7 @@ def never_below_claim(cells: Slice, part: pd.DataFrame) -> Verdict:
                          f"STL {PAPER['stl_task1']} %; MTL not far below it (Fig. 5, §5.2)", ours, verdict,
                          why[verdict],
                          f"MTL − STL on Task1 at every p{pairing(benefit.paired.all() if len(benefit) else False)}, "
-                         f"95 % bootstrap CI, above −{MARGIN:g} points", len(cells.multi) + len(cells.single))
+                         f"95 % t interval over pairs, above −{MARGIN:g} points", len(cells.multi) + len(cells.single))
 
 
 def slice_claims(part: pd.DataFrame, profile: str, scope: str, dataset: str) -> list[Verdict]:
@@ -543,7 +555,7 @@ def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit:
     if not benefit.empty:
         below, above = (benefit.benefit - benefit.low).fillna(0), (benefit.high - benefit.benefit).fillna(0)
         ax.errorbar(benefit.p, 100 * benefit.benefit, yerr=[100 * below, 100 * above], marker="o", ms=4,
-                    color=plots.CLEAN, capsize=3, label="ours (95 % bootstrap CI)")
+                    color=plots.CLEAN, capsize=3, label="ours (95 % t interval over pairs)")
     ax.axhline(0, color="grey", lw=0.8)
     ax.plot([0, 1], list(paper_benefit), "s", color=plots.PAPER, label="paper (p = 0 and p = 1)")
     ax.set(xlabel="Task2 corruption probability p", ylabel="MTL − STL, Task1 (points)", title="transfer benefit")
@@ -561,7 +573,7 @@ def accuracy_caption(part: pd.DataFrame, benefit: pd.DataFrame, weight_decay: fl
     single = part[part["mode"] == "stl"].task1_acc
     pairs = ("each MTL run minus the STL run of its class split and seed, then averaged" if benefit.paired.all()
              else "mean MTL minus mean STL")
-    return (f"**Test accuracy (%) per p, weight decay {weight_decay:g}**: mean and 95 % bootstrap interval over runs; "
+    return (f"**Test accuracy (%) per p, weight decay {weight_decay:g}**: mean and 95 % t interval over runs; "
             f"benefit: {pairs}. Single-task Task1 (STL): **{tables.mean_interval(single)}** ({len(single)} runs).")
 
 

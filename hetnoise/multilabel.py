@@ -347,7 +347,7 @@ def swap_first(combo: tuple) -> tuple:
 
 
 def map_table(part: pd.DataFrame):
-    """Test mAP (%) per case and p of each group and overall: mean and 95 % bootstrap interval over runs."""
+    """Test mAP (%) per case and p of each group and overall: mean and 95 % t interval over runs."""
     rows = [{"case": case, "p": p, "clean group": tables.mean_interval(cell.map_clean, scale=1),
              "corrupted group": tables.mean_interval(cell.map_corrupted, scale=1),
              "overall": tables.mean_interval(cell.map_overall, scale=1), "runs": len(cell)}
@@ -378,7 +378,7 @@ def show_profile(loaded, profile: str) -> None:
         figure(part, subtitle, PAPER)
         plt.show()
         display(Markdown(f"**Test mAP (%) per case and p, mode `{mode}`, {epochs} epochs**: mean and 95 % "
-                         "bootstrap interval over runs."))
+                         "t interval over runs."))
         display(map_table(part))
     display(Markdown("**What was run**"))
     display(tables.box(recs, PAPER_SETUP, profile, tables.grid_size(GRIDS, profile),

@@ -231,23 +231,24 @@ def margin_for(max_angle: float) -> float:
 
 def _flat_error(claim, scope, profile, paper_text, part, x_name, metric, margin, span_text) -> Verdict:
     """Equivalence test on the change of an error (root of the MSE `metric`, degrees) over the range of `x_name`:
-    the least-squares slope times that range, inside ±margin and not wholly above 0 (errors must not rise)."""
-    x_values, rmse = part[x_name].to_numpy(float), np.sqrt(part[metric].to_numpy(float))
-    test = (f"change over {span_text} (least-squares slope × range), 95 % bootstrap CI over runs, inside "
-            f"±{margin:g}° and not wholly above 0")
+    the least-squares slope within each seed times that range, its mean and t interval over seeds."""
+    test = (f"change over {span_text} (least-squares slope × range within each seed), 95 % t interval over "
+            f"seeds, inside ±{margin:g}°")
 
     def verdict_of(ours: str, verdict: str, why: str) -> Verdict:
-        return Verdict("regression", claim, scope, profile, paper_text, ours, verdict, why, test, len(part))
+        return Verdict("regression", claim, scope, profile, paper_text, ours, verdict, why, test,
+                       claims.run_count(part))
 
-    if part.empty or part.groupby(x_name).size().min() < MIN_RUNS or len(np.unique(x_values)) < MIN_P:
-        return verdict_of("–", TOO_FEW, f"needs {MIN_RUNS} runs at each of {MIN_P} or more values of {x_name}")
-    span = float(np.ptp(x_values))
-    est, lo, hi = (span * bound for bound in stats.bootstrap_slope(x_values, rmse))
+    seeds_per_value = part.drop_duplicates([x_name, "seed"]).groupby(x_name).size() if len(part) else part
+    if part.empty or seeds_per_value.min() < MIN_RUNS or part[x_name].nunique() < MIN_P:
+        return verdict_of("–", TOO_FEW, f"needs {MIN_RUNS} seeds at each of {MIN_P} or more values of {x_name}")
+    errors = part.assign(rmse=np.sqrt(part[metric].to_numpy(float)))
+    est, lo, hi = stats.t_interval(stats.unit_change(errors, "rmse", ("seed",), x_name))
     ours = claims.interval(est, lo, hi, "°")
     verdict = equivalence(lo, hi, margin)
-    if verdict == HOLDS and lo > 0:
-        return verdict_of(ours, FAILS, f"a small but real rise: the whole interval is above 0 (inside ±{margin:g}°)")
-    return verdict_of(ours, verdict, _why_not_flat(verdict, est, lo, margin))
+    why = (claims.real_change(est, lo, hi, margin, "°") if verdict == HOLDS else
+           _why_not_flat(verdict, est, lo, margin))
+    return verdict_of(ours, verdict, why)
 
 
 def _why_not_flat(verdict: str, est: float, lo: float, margin: float) -> str:
@@ -268,14 +269,15 @@ PROPOSAL = "proposed, not run (§6): evaluate each range by MSE"
 def _premise(scope: str, profile: str, by_p: pd.DataFrame, sigma: float) -> Verdict:
     """The noise must raise the corrupted range's RMSE (largest p against p = 0), or there is nothing to resist."""
     at_max, at_zero = by_p[by_p.p == by_p.p.max()], by_p[by_p.p == 0]
-    test = "corrupted-range RMSE at the largest p minus at p = 0, 95 % bootstrap CI, above 0"
+    test = "corrupted-range RMSE at the largest p minus at p = 0, paired by seed, 95 % t interval over seeds, above 0"
     claim = f"the noise raises the corrupted range's error (the premise; σ = {sigma:g}°)"
-    runs = len(at_max) + len(at_zero)
-    if min(len(at_max), len(at_zero)) < MIN_RUNS or at_max.p.max() == 0:
+    runs = claims.run_count(at_max, at_zero)
+    if min(at_max.seed.nunique(), at_zero.seed.nunique()) < MIN_RUNS or at_max.p.max() == 0:
         return Verdict("regression", claim, scope, profile, PROPOSAL, "–", TOO_FEW,
-                       f"needs {MIN_RUNS} runs at p = 0 and at a larger p", test, runs)
-    est, lo, hi = stats.bootstrap_diff(np.sqrt(at_max.mse_corrupted.to_numpy(float)),
-                                       np.sqrt(at_zero.mse_corrupted.to_numpy(float)))
+                       f"needs {MIN_RUNS} seeds at p = 0 and at a larger p", test, runs)
+    est, lo, hi, _, _ = stats.unit_diff(at_max.assign(rmse=np.sqrt(at_max.mse_corrupted.astype(float))),
+                                        at_zero.assign(rmse=np.sqrt(at_zero.mse_corrupted.astype(float))),
+                                        "rmse", ("seed",))
     verdict = at_least(lo, hi, 0.0)
     why = {HOLDS: "", FAILS: "the corrupted range's error fell", UNDECIDED: "the interval includes 0"}[verdict]
     return Verdict("regression", claim, scope, profile, PROPOSAL,

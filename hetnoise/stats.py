@@ -1,65 +1,59 @@
-"""Small, seeded statistics for the book: bootstrap intervals over runs."""
+"""The statistics of the claims and tables: Student-t intervals over independent units (seeds), changes
+over p within each unit, and differences paired within units."""
 from __future__ import annotations
 
 import numpy as np
 
 
-def bootstrap_diff(a, b, n: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """mean(a) − mean(b) with a percentile bootstrap interval, resampling the runs of each side.
+# Units: what repeats a cell independently. A seed draws the initial weights, the batch order, the dropout masks
+# and the noise; the clean classes of one seed share them, so they are averaged within it, never counted apart.
+MIN_UNITS = 3
 
-    Returns (estimate, low, high); the interval is NaN when either side has fewer than two runs."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    est = float(a.mean() - b.mean()) if len(a) and len(b) else float("nan")
-    if len(a) < 2 or len(b) < 2:
+
+def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
+    """mean with its Student-t interval over independent units; NaN interval under two units."""
+    from scipy import stats as scipy_stats
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    est = float(values.mean()) if len(values) else float("nan")
+    if len(values) < 2:
         return est, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    diffs = (rng.choice(a, (n, len(a))).mean(1) - rng.choice(b, (n, len(b))).mean(1))
-    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
-    return est, float(lo), float(hi)
+    half = scipy_stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return est, float(est - half), float(est + half)
 
 
-def bootstrap_mean(a, n: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """mean(a) with a percentile bootstrap interval over runs; NaN interval under two runs."""
-    a = np.asarray(a, dtype=float)
-    est = float(a.mean()) if len(a) else float("nan")
-    if len(a) < 2:
-        return est, float("nan"), float("nan")
-    means = np.random.default_rng(seed).choice(a, (n, len(a))).mean(1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return est, float(lo), float(hi)
+def per_unit(frame, value: str, units: tuple[str, ...]):
+    """The mean of `value` in each unit (a pandas Series indexed by the unit keys)."""
+    return frame.groupby(list(units))[value].mean()
 
 
-def bootstrap_slope(x, y, n: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """Least-squares slope of y on x with a percentile bootstrap interval, resampling runs (x, y pairs).
-
-    Resamples whose x values are all equal have no slope and are drawn again; NaN interval under 3 runs."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(x) != len(y):
-        raise ValueError(f"x and y differ in length ({len(x)} vs {len(y)})")
-    if len(x) < 2 or np.ptp(x) == 0:
-        return float("nan"), float("nan"), float("nan")
-    est = float(np.polyfit(x, y, 1)[0])
-    if len(x) < 3:
-        return est, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), (2 * n, len(x)))
-    xs, ys = x[idx], y[idx]
-    keep = np.ptp(xs, axis=1) > 0
-    xs, ys = xs[keep][:n], ys[keep][:n]
-    xc = xs - xs.mean(1, keepdims=True)
-    slopes = (xc * (ys - ys.mean(1, keepdims=True))).sum(1) / (xc ** 2).sum(1)
-    lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
-    return est, float(lo), float(hi)
+def unit_change(frame, value: str, units: tuple[str, ...], x: str = "p") -> np.ndarray:
+    """Per unit: the least-squares slope of `value` on `x` over all its rows, times the range of `x` the
+    frame covers (the change from its lowest to its highest x); units whose x does not vary are left out."""
+    span = float(np.ptp(frame[x].to_numpy(float))) if len(frame) else 0.0
+    out = []
+    for _, part in frame.groupby(list(units)):
+        xs, ys = part[x].to_numpy(float), part[value].to_numpy(float)
+        if np.ptp(xs) > 0:
+            out.append(float(np.polyfit(xs, ys, 1)[0]) * span)
+    return np.asarray(out)
 
 
-def matched_diff(a, b, value: str, keys: tuple[str, ...]) -> tuple[float, float, float, bool]:
-    """mean(a[value]) − mean(b[value]) with a 95 % bootstrap interval: over the differences of matched runs
-    (same `keys`) when every run of `a` has one partner in `b`, which removes what the runs of a pair share
-    (for example a class split's difficulty); otherwise over the runs of each side. Returns
-    (estimate, low, high, paired)."""
-    if all(k in a and k in b for k in keys) and len(a) and not b.duplicated(list(keys)).any():
-        both = a.merge(b, on=list(keys), suffixes=("_a", "_b"))
-        if len(both) == len(a):
-            d = both[f"{value}_a"].to_numpy(float) - both[f"{value}_b"].to_numpy(float)
-            return (*bootstrap_mean(d), True)
-    return (*bootstrap_diff(a[value].to_numpy(float), b[value].to_numpy(float)), False)
+def unit_diff(a, b, value: str, units: tuple[str, ...],
+              pair: tuple[str, ...] = ()) -> tuple[float, float, float, bool, int]:
+    """mean(a) − mean(b) of `value` with a t interval over units: each unit's difference is the mean over
+    its rows matched by `pair` (within a unit, for example the same clean class) when every row of `a` has
+    its partner in `b`, else the difference of the unit's two means. Units on one side only are left out.
+    Returns (estimate, low, high, paired, units)."""
+    keys = list(units) + [k for k in pair if k not in units]
+    paired = bool(len(a)) and all(k in a and k in b for k in keys) and not b.duplicated(keys).any()
+    if paired:
+        both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+        paired = len(both) == len(a)
+    if paired:
+        both = both.assign(diff=both[f"{value}_a"] - both[f"{value}_b"])
+        diffs = both.groupby(list(units))["diff"].mean()
+    else:
+        diffs = (per_unit(a, value, units) - per_unit(b, value, units)).dropna()
+    return (*t_interval(diffs.to_numpy(float)), paired, int(len(diffs)))

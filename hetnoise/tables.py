@@ -62,10 +62,10 @@ def grid_size(grids: dict[str, list[dict]], profile: str, **narrow) -> int | Non
 
 
 def mean_interval(values, scale: float = 100) -> str:
-    """"86.9 [84.2, 89.6]": the mean (× scale) with its 95 % bootstrap interval over runs; "–" when empty."""
+    """"86.9 [84.2, 89.6]": the mean (× scale) with its 95 % t interval over runs; "–" when empty."""
     if len(values) == 0:
         return "–"
-    est, lo, hi = stats.bootstrap_mean(scale * np.asarray(values, dtype=float))
+    est, lo, hi = stats.t_interval(scale * np.asarray(values, dtype=float))
     return f"{est:.1f}" + (f" [{lo:.1f}, {hi:.1f}]" if not np.isnan(lo) else "")
 
 

@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from conftest import ROOT, papermill
-from hetnoise import data, mtl, noise, records, tables, train
+from hetnoise import data, mtl, noise, records, settings, tables, train
 
 
 def test_split_is_deterministic_disjoint_and_complete():
@@ -115,6 +115,32 @@ def test_subsample_keeps_per_class_images_seeded_and_leaves_evaluation_whole():
     assert mtl.subsample(task, 0, seed=1) is task
     with pytest.raises(ValueError, match="choose at most"):
         mtl.subsample(task, 10_000, seed=1)
+
+
+def test_per_class_all_is_zero_or_none_and_negative_is_rejected():
+    task = mtl.task_data(data.load("digits"), [0, 3, 5, 7, 9], 0)
+    assert mtl.ALL == 0
+    assert mtl.subsample(task, None, seed=1) is task and mtl.subsample(task, mtl.ALL, seed=1) is task
+    with pytest.raises(ValueError, match="or 0 for all"):
+        mtl.subsample(task, -1, seed=1)
+    with pytest.raises(ValueError, match="task1_per_class=-1"):
+        settings.resolve("mtl", {"profile": "real", "task1_per_class": -1})
+
+
+def test_per_class_values_keep_the_run_ids_of_every_profile():
+    """None takes the profile's value; smoke and paper keep every image, recorded as 0 (ALL), so the run ids
+    of their existing records stay as they were (pinned here at protocol 2); real keeps 5 and 1,000."""
+    pinned = {"smoke": ({"mode": "mtl", "p": 0.0, "split_seed": 0, "seed": 0}, "155fe60d28388aed"),
+              "paper": ({"mode": "mtl", "p": 0.0, "split_seed": 0, "seed": 0, "weight_decay": 5e-4},
+                        "5ae136fd90380570")}
+    for profile, (cell, rid) in pinned.items():
+        for given in ({}, {"task1_per_class": None, "task2_per_class": None}, {"task1_per_class": 0}):
+            run = settings.resolve("mtl", {**cell, **given, "profile": profile})
+            assert (run["task1_per_class"], run["task2_per_class"]) == (mtl.ALL, mtl.ALL)
+            assert settings.run_id("mtl", run, protocol=2) == rid
+    real = settings.resolve("mtl", {"profile": "real", "task1_per_class": None})
+    assert (real["task1_per_class"], real["task2_per_class"]) == (5, 1000)
+    assert settings.resolve("mtl", {"profile": "real", "task1_per_class": 0})["task1_per_class"] == mtl.ALL
 
 
 def test_a_small_task_is_cycled_in_a_new_order_each_pass():
@@ -291,11 +317,11 @@ def test_real_section_draws_a_figure_and_table_per_weight_decay_then_the_box(sho
     captions = [item for item in shown if isinstance(item, str) and item.startswith("**Test accuracy")]
     assert len(captions) == 2 and "weight decay 0.0005" in captions[0]
     assert "each MTL run minus the STL run of its class split and seed" in captions[0]
-    assert "Single-task Task1 (STL): **81.0 [80.0, 82.0]** (3 runs)" in captions[0]
+    assert "Single-task Task1 (STL): **81.0 [78.5, 83.5]** (3 runs)" in captions[0]
     table = shown[shown.index(captions[0]) + 1]
     assert list(table.p) == [0.0, 0.5, 0.818, 1.0] and list(table.runs) == [3] * 4
     assert table["benefit, MTL − STL (points)"].iloc[0] == "+5.0 [+5.0, +5.0]"
-    assert table["Task1, MTL"].iloc[0] == "86.0 [85.0, 87.0]"
+    assert table["Task1, MTL"].iloc[0] == "86.0 [83.5, 88.5]"
     assert shown[-2] == "**What was run**"
     box = shown[-1].set_index("")
     assert box.loc["runs", "these runs"] == "30 of the grid's 120"

@@ -147,10 +147,10 @@ def test_results_hold_the_record_fields_and_share_the_wall_time(digits):
 def claims_frame(dataset="mnist", ps=(0.0, 0.5, 0.8, 1.0), runs_per_p=3, corrupted_drop=0.0):
     """Records frame of a flat clean class and corrupted classes losing `corrupted_drop` at p = 0.8."""
     rng = np.random.default_rng(0)
-    rows = [{"profile": "paper", "dataset": dataset, "strategy": "exclude", "p": p,
+    rows = [{"profile": "paper", "dataset": dataset, "strategy": "exclude", "p": p, "seed": seed, "clean_class": 0,
              "clean_acc": 0.98 + rng.normal(0, 0.002), "clean_precision": 0.97 + rng.normal(0, 0.002),
              "corrupted_acc": 0.95 - (corrupted_drop if p >= 0.8 else 0) + rng.normal(0, 0.002)}
-            for p in ps for _ in range(runs_per_p)]
+            for p in ps for seed in range(runs_per_p)]
     return pd.DataFrame(rows)
 
 
@@ -173,7 +173,7 @@ def test_knee_claim_needs_runs_below_the_knee_and_none_for_other_data_sets():
     none_below = multiclass.check_claims(claims_frame(ps=(0.0, 0.9, 1.0)))[2]
     assert none_below.verdict == claims.TOO_FEW and none_below.why == "no run with 0 < p ≤ 0.8"
     few = multiclass.check_claims(claims_frame(runs_per_p=2))[2]
-    assert few.verdict == claims.TOO_FEW and few.why == "needs 3 runs at p = 0 and at p = 0.8"
+    assert few.verdict == claims.TOO_FEW and few.why == "needs 3 seeds at p = 0 and at p = 0.8"
     assert len(multiclass.check_claims(claims_frame(dataset="cifar100"))) == 2
     assert multiclass.check_claims(pd.DataFrame()) == []
 

@@ -278,7 +278,7 @@ def test_result_holds_the_fields_of_the_record():
     ap = np.array([0.5, np.nan, 0.25, 1.0, 0.75])
     evaluation = {"ap": ap, "map_clean": 0.875, "map_corrupted": 0.375, "map_overall": 0.625,
                   "f1": np.array([0.5, np.nan, 0.0, 1.0, 0.5]), "exact_match": 0.25}
-    ds = SimpleNamespace(y_test=Y[:8], x_train=np.zeros((4, 1, 12, 12)), label_names=list("abcde"), source="fake")
+    ds = SimpleNamespace(y_test=Y[:8], x_train=np.zeros((4, 1, 12, 12)), classes=list("abcde"), source="fake")
     history = SimpleNamespace(to_dict=dict, best_epoch=2)
     res = multilabel.result(evaluation, [3, 4], [0, 1, 2], ds, rep, multilabel.realised_rate(rep, "swap"), history,
                             n_params=10, n_train=40, n_val=4, device="cpu", arrays_saved=False, wall_time_s=1.5)
