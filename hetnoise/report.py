@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import Markdown, display
 
-from hetnoise import claims, plots, records, runs, settings, studies, tables
+from hetnoise import claims, grids, plots, records, runs, settings, studies, tables
 
 
 def load(study: str, results=None) -> tables.Loaded:
@@ -179,10 +179,21 @@ def rate(value: float) -> str:
 OPTIMISERS = {"adam": "AdamW", "sgd": "SGD, Nesterov"}
 
 
+def grid_datasets(study: str, profile: str, model: str) -> list[str]:
+    """The data sets the profile's grid trains `model` on (none when the grid does not use that network)."""
+    if profile not in studies.get(study).grids:
+        return []
+    resolved = (settings.resolve(study, {**cell, "profile": profile}) for cell in grids.cells(study, profile))
+    return sorted({run["dataset"] for run in resolved if run.get("model", model) == model})
+
+
 def recipes():
-    """Every study, profile and network with its data set and training recipe, as the code uses them."""
+    """Every study, profile and network with its data set and training recipe, as the code uses them: the data
+    set is the one the profile's grid trains that network on (the profile's default where the grid does not
+    use the network)."""
     rows = []
     for r in settings.recipes_table():
+        r = {**r, "dataset": ", ".join(grid_datasets(r["study"], r["profile"], r["model"])) or r["dataset"]}
         network = r["model"] + (f" ×{r['width']:g}" if r["width"] != 1 else "") + (
             f", {r['image size']:.0f} px" if pd.notna(r["image size"]) else "")
         rows.append({"study": r["study"], "profile": r["profile"], "data set": r["dataset"], "network": network,

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
-from hetnoise import grids, studies
+from hetnoise import grids, settings, studies
 
 
 def key_params(study: str) -> tuple[str, ...]:
@@ -71,20 +72,26 @@ def notebook_html(path: Path) -> str:
 
 
 def expected_time(records: list[dict]) -> pd.DataFrame:
-    """Measured wall time per run, by study, profile, device and epochs, and what the profile's whole grid
-    takes at that pace on one device (runs one after another, papermill start-up included)."""
-    rows = [{"study": r["study"], "profile": r["profile"],
+    """Measured wall time per run, by study, profile, data set, device and epochs, and what the runs of the
+    profile's grid with that data set and those epochs take at that pace on one device (runs one after
+    another, papermill start-up included). A data set or number of epochs with no measured run gets no row:
+    nothing is priced at another data set's pace."""
+    rows = [{"study": r["study"], "profile": r["profile"], "data set": r["params"].get("dataset"),
              "device": r["provenance"].get("device_name") or r["result"].get("device", ""),
              "epochs": r["params"].get("epochs"), "wall_s": float(r["result"].get("wall_time_s") or 0.0)}
             for r in records]
-    frame = pd.DataFrame(rows, columns=["study", "profile", "device", "epochs", "wall_s"])
+    frame = pd.DataFrame(rows, columns=["study", "profile", "data set", "device", "epochs", "wall_s"])
     if frame.empty:
         return frame
-    out = frame.groupby(["study", "profile", "device", "epochs"], dropna=False).wall_s.agg(["count", "mean"])
+    keys = ["study", "profile", "data set", "device", "epochs"]
+    out = frame.groupby(keys, dropna=False).wall_s.agg(["count", "mean"])
     out = out.reset_index().rename(columns={"count": "runs measured", "mean": "seconds per run"})
-    cells = {(s, p): len(grids.cells(s, p)) for s, p in set(zip(out.study, out.profile))
-             if p in studies.get(s).grids}
-    out["runs in the grid"] = [cells.get((s, p)) for s, p in zip(out.study, out.profile)]
+    planned = Counter()
+    for s, p in set(zip(out.study, out.profile)):
+        if p in studies.get(s).grids:
+            resolved = (settings.resolve(s, {**cell, "profile": p}) for cell in grids.cells(s, p))
+            planned.update((s, p, run["dataset"], run["epochs"]) for run in resolved)
+    out["runs in the grid"] = [planned.get(key) for key in zip(out.study, out.profile, out["data set"], out.epochs)]
     out["hours for the grid"] = out["seconds per run"] * out["runs in the grid"] / 3600
     return out
 

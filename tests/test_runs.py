@@ -2,8 +2,9 @@
 import json
 
 import nbformat
+import pandas as pd
 
-from hetnoise import records, runs, settings
+from hetnoise import grids, records, runs, settings
 
 RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [], "best_epoch": 1,
           "wall_time_s": 1.0}
@@ -50,7 +51,24 @@ def test_versions_and_expected_time(tmp_path):
     assert versions.runs.sum() == 3 and "torch" in versions.columns
     timing = runs.expected_time(recs)
     row = timing.iloc[0]
-    assert row["runs measured"] == 3 and row["seconds per run"] == 12.0 and row["runs in the grid"] == 13
-    assert abs(row["hours for the grid"] - 12.0 * 13 / 3600) < 1e-12
+    assert row["runs measured"] == 3 and row["seconds per run"] == 12.0 and row["data set"] == "digits"
+    # the smoke grid trains 10 epochs: runs of 2 epochs price none of its cells
+    assert row["epochs"] == 2 and pd.isna(row["runs in the grid"]) and pd.isna(row["hours for the grid"])
     assert runs.expected_time([]).empty and runs.runs_table([]).empty
     json.dumps(timing.to_dict())
+
+
+def test_expected_time_prices_only_the_data_sets_it_measured(tmp_path):
+    """MNIST runs of the multi-class `paper` profile price the grid's MNIST cells only: its CIFAR-10 cells,
+    which no run measured, get no row and no share of the time."""
+    for p, seconds in ((0.0, 100.0), (0.6, 140.0)):
+        params = settings.resolve("multiclass", {"profile": "paper", "dataset": "mnist", "p": p, "clean_class": 0,
+                                                 "strategy": "exclude", "seed": 0})
+        records.save_run(tmp_path, "multiclass", params, {**RESULT, "wall_time_s": seconds})
+    timing = runs.expected_time(records.load_records(tmp_path)[0])
+    assert len(timing) == 1
+    row = timing.iloc[0]
+    assert row["data set"] == "mnist" and row["epochs"] == 14 and row["seconds per run"] == 120.0
+    mnist_cells = [c for c in grids.cells("multiclass", "paper") if c["dataset"] == "mnist"]
+    assert 0 < row["runs in the grid"] == len(mnist_cells) < len(grids.cells("multiclass", "paper"))
+    assert abs(row["hours for the grid"] - 120.0 * len(mnist_cells) / 3600) < 1e-9
