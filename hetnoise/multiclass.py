@@ -428,6 +428,40 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
     return fig
 
 
+def epochs_figure(records: list[dict], subtitle: str = ""):
+    """Test accuracy after every epoch (protocol 2): the corrupted classes' mean (solid) and the clean class
+    (dashed), mean over runs, one colour per p; include left, exclude right. It shows when the corrupted
+    classes give way during training, which the last epoch alone does not. None without such figures."""
+    frames = []
+    for record in records:
+        curves = epoch_curves(record["result"]["history"], record["params"]["clean_class"])
+        if len(curves):
+            frames.append(curves.assign(p=record["params"]["p"], strategy=record["params"]["strategy"]))
+    if not frames:
+        return None
+    table = pd.concat(frames)
+    ps = sorted(table.p.unique())
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
+    fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
+    for ax, strategy in zip(axes, ("include", "exclude")):
+        for p, colour in zip(ps, colours):
+            per_epoch = table[(table.strategy == strategy) & (table.p == p)].groupby("epoch").mean(numeric_only=True)
+            if per_epoch.empty:
+                continue
+            ax.plot(per_epoch.index, per_epoch.corrupted, color=colour, label=f"p = {p:g}")
+            ax.plot(per_epoch.index, per_epoch.clean, color=colour, ls="--", lw=1)
+        ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0].set_ylabel("test accuracy (%)")
+    handles, names = axes[0].get_legend_handles_labels()
+    key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1))]
+    fig.legend(handles + key, names + ["corrupted classes (mean)", "clean class"], loc="outside lower center",
+               ncol=4, frameon=False)
+    if subtitle:
+        fig.suptitle(subtitle, fontsize=9)
+    return fig
+
+
 # The page's blocks, in this order: the paper's protocol first, its other data set next, the smoke check last.
 PAGE_ORDER = {"paper": 0, "fashion": 1, "smoke": 3}
 NO_RECORDS = ("No multi-class records yet. Produce them with `hetnoise sweep multiclass --profile smoke` "
@@ -507,6 +541,10 @@ def block(loaded, profile: str, dataset: str, protocol: int = STUDY_VERSION) -> 
         display(Markdown(f"**Is the clean class a sink?** Its test precision beside its accuracy, from the "
                          f"{measured} of these {len(frame)} runs that recorded it."))
         precision_figure(frame, f"{dataset} · clean class · mean ± 1 std over runs")
+        plt.show()
+    if epochs_figure(part.records, f"{dataset} · test accuracy after each epoch · mean over runs per p") is not None:
+        display(Markdown("**When do the corrupted classes give way?** Test accuracy after every epoch of the "
+                         "corrupted classes (solid) and the clean class (dashed); the headline reads the last."))
         plt.show()
     if memorisation_figure(part.records, f"{dataset} · mean over runs per p") is not None:
         display(Markdown("**Does the network memorise the noisy labels?** Accuracy per epoch on the noisy "

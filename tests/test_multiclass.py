@@ -292,3 +292,15 @@ def test_section_renders_the_published_records(tmp_path, monkeypatch):
     """`report.section` as the page calls it, from an empty results folder: the published records render."""
     monkeypatch.setattr(plt, "show", plt.close)
     report.section("multiclass", "runs", results=tmp_path)
+
+
+def test_epochs_figure_draws_test_accuracy_per_epoch_only_where_recorded():
+    plain = fake_record("paper", "mnist", 0.5, 1, "include")
+    assert multiclass.epochs_figure([plain]) is None
+    tested = fake_record("paper", "mnist", 0.5, 1, "include")
+    tested["result"]["history"] = {"epochs": [{"epoch": e, "train_acc": 0.5, "test_per_class_acc": [0.9 - 0.1 * e] * 10}
+                                              for e in (1, 2)]}
+    figure = multiclass.epochs_figure([tested], "sub")
+    lines = figure.axes[0].get_lines()
+    assert figure is not None and [list(line.get_ydata()) for line in lines[:2]] == [[80.0, 70.0], [80.0, 70.0]]
+    plt.close("all")
