@@ -202,3 +202,17 @@ def recipes():
                                   f"lr {rate(r['lr'])}, {r['schedule']}",
                      "weight decay": rate(r["weight_decay"]), "crop + flip": "yes" if r["augment"] else "no"})
     return pd.DataFrame(rows).style.hide(axis="index")
+
+
+def earlier_verdicts(commit: str) -> None:
+    """The verdicts the rules in force before `commit` gave on the published records (kept as a table in
+    published/rules/ when the rule changed), folded: claim, scope, what the runs showed, verdict, reason."""
+    path = records.published_dir() / "rules" / f"verdicts-before-{commit}.csv"
+    if not path.is_file():
+        display(Markdown(f"No table of the verdicts before `{commit}` is kept (`{path.name}`)."))
+        return
+    table = pd.read_csv(path, keep_default_na=False)
+    shown = table[[c for c in ("study", "claim", "scope", "ours", "verdict", "why") if c in table]]
+    html = claims.styled(shown).to_html()
+    display(Markdown(f"<details><summary>{len(table)} verdicts under the rules before <code>{commit}</code>"
+                     f"</summary>\n\n{html}\n\n</details>"))

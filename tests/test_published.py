@@ -37,7 +37,8 @@ def test_every_published_record_is_valid_and_in_a_declared_grid():
     assert not outside, f"published records outside every published grid of the studies: {outside[:3]}"
     for r in recs:
         assert r["run_id"] not in planned or planned[r["run_id"]].params == r["params"]
-    stray = [p for p in PUBLISHED.rglob("*") if p.is_file() and p.suffix not in (".json", ".ipynb", ".md")]
+    stray = [p for p in PUBLISHED.rglob("*") if p.is_file() and p.suffix not in (".json", ".ipynb", ".md")
+             and not (p.parent.name == "rules" and p.suffix == ".csv")]  # verdicts under earlier rules
     assert not stray
     notebooks = [p for p in PUBLISHED.rglob("*.ipynb") if not p.with_suffix(".json").is_file()]
     assert not notebooks, "an executed notebook without its record"
