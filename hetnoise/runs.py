@@ -108,6 +108,11 @@ def run_link(record: dict, page_dir: Path) -> str:
     return f"{{download}}`{record['run_id']} <{os.path.relpath(nb, page_dir)}>`" if nb else record["run_id"]
 
 
+def cell_text(value) -> str:
+    """A table cell as text: "–" for a missing value (a p = 0 run names no clean class)."""
+    return "–" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
 def group_markdown(group: list[dict], page_dir: Path) -> str:
     """The runs of one study and profile: a line of what they share, then a table of what differs."""
     keys = key_params(group[0]["study"])
@@ -120,6 +125,6 @@ def group_markdown(group: list[dict], page_dir: Path) -> str:
                          for r in group]).dropna(axis=1, how="all")
     same = [c for c in rows.columns if c != "run" and rows[c].nunique() == 1]
     shared = ", ".join(f"{c} `{rows[c].iloc[0]}`" for c in same)
-    rows = rows.drop(columns=same).astype(str)
+    rows = rows.drop(columns=same).map(cell_text)
     head = f"**{studies.get(group[0]['study']).title}, profile `{group[0]['profile']}`**: {len(group)} runs"
     return head + (f"; all with {shared}" if shared else "") + ".\n\n" + markdown_table(rows.columns, rows.values)

@@ -60,3 +60,14 @@ def test_generic_modules_name_no_study():
                             | {(getattr(node, "module", "") or "").split(".")[-1]})
                 found += [f"{path.name}:{node.lineno}: imports {n}" for n in imported & names]
     assert not found, "\n".join(found)
+
+
+def test_book_pages_hold_prose_and_calls():
+    """No page defines a function or a lambda (the noise-models page keeps its illustrations): what a page
+    shows is computed in a module, where tests reach it."""
+    for page in sorted((ROOT / "book").glob("*.md")):
+        if page.stem == "noise":
+            continue
+        cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", page.read_text(), flags=re.S)
+        code = "\n".join(cells)
+        assert not re.search(r"^\s*def |lambda\b", code, flags=re.M), f"{page.name} defines a function"
