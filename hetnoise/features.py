@@ -498,7 +498,7 @@ def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
 def depth_figure(per_layer: dict, clean_class: int | None):
     """One run: each measure along the depth, the clean class beside the mean of the corrupted ones (with no
     clean class, every class's mean twice)."""
-    fig, axes = plt.subplots(1, 3, figsize=(7.6, 2.8))
+    fig, axes = plt.subplots(1, 3, figsize=(5.8, 3.0))
     figures = layer_figures(per_layer, clean_class)
     for ax, (measure, (label, scale)) in zip(axes, MEASURES.items()):
         for kind, colour, marker in (("corrupted", plots.CORRUPT, "s"), ("clean", plots.CLEAN, "o")):
@@ -565,11 +565,11 @@ def largest_p_table(frame: pd.DataFrame):
     """Per strategy and layer at the largest p: the clean class and the corrupted mean of each measure, the
     ten-class probe, and the runs (means over runs)."""
     top = frame[frame.p == frame.p.max()]
-    shown = [{"strategy": strategy, "layer": layer, "p": top.p.max(),
-              **{name: scale * part[f"{column}_{layer}"].mean() for name, (column, scale) in TABLE_COLUMNS.items()},
-              "runs": len(part)}
+    shown = [{"strategy": strategy, "layer": layer,
+              **{name.replace(" (%)", ""): scale * part[f"{column}_{layer}"].mean()
+                 for name, (column, scale) in TABLE_COLUMNS.items()}, "runs": len(part)}
              for strategy, part in top.groupby("strategy") for layer in LAYERS]
-    return pd.DataFrame(shown).style.hide(axis="index").format(precision=2).format("{:g}", subset=["p"])
+    return pd.DataFrame(shown).style.hide(axis="index").format(precision=2)
 
 
 FIGURE_TEXT = {"probe": "**Linear probes.** Balanced accuracy of a probe telling each class from the rest.",
@@ -587,7 +587,7 @@ def block(loaded, profile: str, dataset: str, checkpoint: str) -> None:
     runs = frame.run_id.nunique()
     for measure, text in FIGURE_TEXT.items():
         display(Markdown(text))
-        figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs ({source}) · "
+        figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs ({source})\n"
                                "mean ± 1 std over clean classes and seeds")
         plt.show()
     display(Markdown("**What was run**"))

@@ -322,8 +322,9 @@ def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     frame = frame.assign(protocol=frame["protocol"] if "protocol" in frame else STUDY_VERSION)
     for (profile, dataset, strategy, protocol), recipe, part in claims.slices(frame, ["profile", "dataset", "strategy",
                                                                                       "protocol"]):
-        scope = claims.scope(STAND_IN_NOTE.get(dataset, dataset), f"strategy {strategy}",
-                             *([] if protocol == STUDY_VERSION else [reading(protocol)]), *([recipe] if recipe else []))
+        older = [] if protocol == STUDY_VERSION else [f"protocol {protocol}"]
+        scope = claims.scope(STAND_IN_NOTE.get(dataset, dataset), f"strategy {strategy}", *older,
+                             *([recipe] if recipe else []))
         out.append(claims.flat("multi-class", "clean-class accuracy stays flat as the other classes get noisier", scope,
                                profile, "flat for p from 0 to 1 (Fig. 4)", part, "clean_acc"))
         if "clean_precision" in part and part.clean_precision.notna().any():
@@ -517,8 +518,8 @@ def block(loaded, profile: str, dataset: str, protocol: int = STUDY_VERSION) -> 
     frame, source = part.frame, ", ".join(sorted(part.frame.source.unique()))
     runs = frame.run_id.nunique()
     display(Markdown(heading(profile, dataset, frame, protocol)))
-    figure(frame, {dataset: knee_for(dataset)}, f"profile '{profile}' · {dataset} · {reading(protocol)} · {runs} runs "
-                                                f"({source}) · mean ± 1 std over clean classes and seeds")
+    figure(frame, {dataset: knee_for(dataset)}, f"profile '{profile}' · {dataset} · {runs} runs ({source})\n"
+                                                f"{reading(protocol)} · mean ± 1 std over clean classes and seeds")
     plt.show()
     oracle = oracle_rows(chosen)
     if oracle and profile != "smoke":
