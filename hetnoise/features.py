@@ -353,17 +353,8 @@ RESULT_FIELDS = {"layers": (list, None, None), "per_layer": (dict, None, None),
 
 
 def complete(params: dict) -> None:
-    """As for the multi-class runs it reads: at p = 0 no clean class nor strategy (one run per seed serves
-    them all); above 0 both, the clean class one of the data set's."""
-    if params["p"] == 0:
-        params["clean_class"] = params["strategy"] = None
-        return
-    if params["clean_class"] is None or params["strategy"] is None:
-        raise ValueError(f"features: p={params['p']:g} needs a clean_class and a strategy (None only at p = 0)")
-    classes = data.num_classes(params["dataset"])
-    if params["clean_class"] >= classes:
-        raise ValueError(f"features: clean_class={params['clean_class']} is not a class of {params['dataset']}; "
-                         f"it must be an integer in 0..{classes - 1}")
+    """As for the multi-class runs it reads (`multiclass.cell_rule`)."""
+    multiclass.cell_rule(params, "features")
 
 
 # ---------------------------------------------------------------------------------------------- the claims
@@ -613,11 +604,8 @@ def verdict_numbers(table: pd.DataFrame) -> dict[str, float | int]:
 
 
 def glue_numbers(loaded) -> None:
-    """Glue the verdicts' numbers (myst_nb) for the page's prose."""
-    from myst_nb import glue
-
-    for name, value in verdict_numbers(claims.table(check_claims(loaded.frame))).items():
-        glue(name, value, display=False)
+    """Glue the verdicts' numbers for the page's prose."""
+    tables.glue(verdict_numbers(claims.table(check_claims(loaded.frame))))
 
 
 STUDY = Study(name="features", title="Features", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,

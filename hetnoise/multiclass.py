@@ -132,18 +132,23 @@ def knee_for(dataset: str) -> float | None:
 
 
 def complete(params: dict) -> None:
-    """The network by the data set's shape when none is named. At p = 0 no label changes, so the run is the
-    same for every clean class and strategy: its identity names neither (one run per seed serves them all).
-    Above 0 both are needed, and the clean class must be a class of the data set."""
+    """The network by the data set's shape when none is named, and the cell's rule (`cell_rule`)."""
     params["model"] = params["model"] or data.default_model(params["dataset"])
+    cell_rule(params, "multiclass")
+
+
+def cell_rule(params: dict, study: str) -> None:
+    """At p = 0 no label changes, so the run is the same for every clean class and strategy: its identity
+    names neither (one run per seed serves them all). Above 0 both are needed, and the clean class must be a
+    class of the data set; `study` names the caller in the error."""
     if params["p"] == 0:
         params["clean_class"] = params["strategy"] = None
         return
     if params["clean_class"] is None or params["strategy"] is None:
-        raise ValueError(f"multiclass: p={params['p']:g} needs a clean_class and a strategy (None only at p = 0)")
+        raise ValueError(f"{study}: p={params['p']:g} needs a clean_class and a strategy (None only at p = 0)")
     classes = data.num_classes(params["dataset"])
     if params["clean_class"] >= classes:
-        raise ValueError(f"multiclass: clean_class={params['clean_class']} is not a class of {params['dataset']}; "
+        raise ValueError(f"{study}: clean_class={params['clean_class']} is not a class of {params['dataset']}; "
                          f"it must be an integer in 0..{classes - 1}")
 
 

@@ -445,11 +445,8 @@ def verdict_numbers(table: pd.DataFrame) -> dict[str, float | int]:
 
 
 def glue_numbers(loaded) -> None:
-    """Glue the verdicts' numbers (myst_nb) for the page's prose."""
-    from myst_nb import glue
-
-    for name, value in verdict_numbers(claims.table(check_claims(loaded.frame))).items():
-        glue(name, value, display=False)
+    """Glue the verdicts' numbers for the page's prose."""
+    tables.glue(verdict_numbers(claims.table(check_claims(loaded.frame))))
 
 
 STUDY = Study(name="regression", title="Regression", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,

@@ -40,6 +40,14 @@ def frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def glue(values: dict) -> None:
+    """Name values for a page's prose (myst_nb's glue), without showing them."""
+    from myst_nb import glue as name_value
+
+    for name, value in values.items():
+        name_value(name, value, display=False)
+
+
 def expand(blocks: list[dict], profile: str, overrides: dict | None = None) -> list[dict]:
     """Every cell of a grid's blocks as notebook parameters (each block's Cartesian product, duplicates
     once); `overrides` replaces or adds an axis in every block."""
