@@ -75,7 +75,8 @@ def cmd_status(args) -> int:
 
     results = Path(args.results)
     if not results.is_dir():
-        raise ValueError(f"{results}: no such folder; name the results folder a sweep wrote into")
+        raise ValueError(f"{results}: no such folder; name the results folder a sweep wrote into "
+                         "(`hetnoise sweep STUDY --results FOLDER` makes one)")
     recs, problems = records.load_records(results)
     print(f"{results}: {len(recs)} complete records")
     failures = sweep.failed_cells(results)
@@ -102,8 +103,20 @@ def cmd_verify(args) -> int:
     return verify.main(args.records)
 
 
+def require_records(results: Path, study: str, profile: str) -> None:
+    """Refuse a results folder that holds no run of this study and profile, naming the folder and the sweep
+    that fills it: "0 records published" would read as success."""
+    sweep = f"`hetnoise sweep {study} --profile {profile} --results {results}`"
+    if not results.is_dir():
+        raise ValueError(f"--results {results}: no such folder; name the folder a sweep wrote into, or run {sweep}")
+    if not (results / study / profile).is_dir():
+        raise ValueError(f"--results {results}: no runs of {study}/{profile} in it (no folder {study}/{profile}); "
+                         f"name the folder the sweep wrote into, or run {sweep}")
+
+
 def cmd_publish(args) -> int:
     grids.check(args.study, args.profile)
+    require_records(Path(args.results), args.study, args.profile)
     n = records.publish(args.results, args.study, args.profile)
     print(f"{n} records of {args.study}/{args.profile} published to {records.published_dir()}")
     return 0
