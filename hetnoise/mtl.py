@@ -87,14 +87,44 @@ def subsample(task: Task, per_class: int | None, seed: int) -> Task:
     return Task(task.classes, task.x_train[idx], task.y_train[idx], task.x_val, task.y_val, task.x_test, task.y_test)
 
 
-def make_tasks(ds: data.Dataset, split_seed: int, task1_per_class: int | None,
-               task2_per_class: int | None) -> tuple[Task, Task]:
-    """Task1 and Task2 of a seeded class split, each cut to its training images per class (ALL (0) or None:
-    all), so that a small Task1 can gain from a large Task2."""
-    task1_classes, task2_classes = split_tasks(ds.num_classes, split_seed)
-    task1 = subsample(task_data(ds, task1_classes, split_seed), task1_per_class, split_seed)
-    task2 = subsample(task_data(ds, task2_classes, split_seed), task2_per_class, split_seed)
-    return task1, task2
+# What Task2 is. "other-classes": the other half of the classes, in the same domain (the paper's design, where
+# Task2's images help Task1 whatever their labels); "same-classes": Task1's classes on other images, so what
+# Task2's labels teach is what Task1 needs; "same-classes-rotated": those images turned by 90°, another domain.
+TASK2 = ("other-classes", "same-classes", "same-classes-rotated")
+
+
+def halves(task: Task, seed: int) -> tuple[Task, Task]:
+    """The task's training images cut at random into two disjoint halves (a seeded draw); validation and
+    test parts stay whole in both."""
+    perm = np.random.default_rng([seed, 2]).permutation(len(task.x_train))
+    parts = [torch.from_numpy(np.sort(part)) for part in (perm[:len(perm) // 2], perm[len(perm) // 2:])]
+    return tuple(replace(task, x_train=task.x_train[idx], y_train=task.y_train[idx]) for idx in parts)
+
+
+def rotated(task: Task) -> Task:
+    """The task with every image turned by 90° (training, validation and test): the same classes in
+    another domain."""
+    def turn(x: torch.Tensor) -> torch.Tensor:
+        return torch.rot90(x, 1, dims=(-2, -1)).contiguous()
+
+    return replace(task, x_train=turn(task.x_train), x_val=turn(task.x_val), x_test=turn(task.x_test))
+
+
+def make_tasks(ds: data.Dataset, split_seed: int, task1_per_class: int | None, task2_per_class: int | None,
+               design: str = "other-classes") -> tuple[Task, Task]:
+    """Task1 and Task2 of a seeded split, each cut to its training images per class (ALL (0) or None: all),
+    so that a small Task1 can gain from a large Task2. `design` (one of TASK2) says whether Task2 holds the
+    other half of the classes or Task1's classes on the other half of the training images (turned by 90°
+    for "same-classes-rotated")."""
+    if design not in TASK2:
+        raise ValueError(f"task2_design={design!r} is unknown; choose one of {list(TASK2)}")
+    if design == "other-classes":
+        task1_classes, task2_classes = split_tasks(ds.num_classes, split_seed)
+        first, second = task_data(ds, task1_classes, split_seed), task_data(ds, task2_classes, split_seed)
+    else:
+        first, second = halves(task_data(ds, list(range(ds.num_classes)), split_seed), split_seed)
+        second = rotated(second) if design == "same-classes-rotated" else second
+    return subsample(first, task1_per_class, split_seed), subsample(second, task2_per_class, split_seed)
 
 
 def corrupt_task2(task: Task, p: float, seed: int) -> tuple[Task, noise.ClassNoiseReport]:
@@ -300,20 +330,31 @@ PAPER_SETUP = {
     "runs": "3 per p (three class splits)",
 }
 
+# The LeNet-5 recipe of the MNIST profiles (ours, not the paper's: chosen by the `real` profile's pilot).
+LENET_MNIST = Recipe(epochs=8, batch_size=64, optimizer="sgd", lr=0.02, weight_decay=5e-4, schedule="cosine")
+LABEL_TRANSFER = {"width": 1.0, "task1_per_class": 5, "task2_per_class": 500,
+                  "task2_design": "same-classes-rotated"}
 # The paper gives the network (2×-wide ResNet18 with Mish, two heads) but no optimiser, schedule or epochs:
 # ours are the multi-class ResNet18 recipe with 100 epochs.
 PROFILES = {
     "paper": Profile("cifar100", {"resnet18": replace(RESNET_PAPER, epochs=100)},
-                     {"width": 2.0, "task1_per_class": ALL, "task2_per_class": ALL}),
+                     {"width": 2.0, "task1_per_class": ALL, "task2_per_class": ALL,
+                      "task2_design": "other-classes"}),
     "smoke": Profile("digits", {"resnet18": Recipe(epochs=4, batch_size=64, optimizer="adam", lr=2e-3,
                                                    weight_decay=5e-4)},
-                     {"width": 0.25, "task1_per_class": ALL, "task2_per_class": ALL}),
+                     {"width": 0.25, "task1_per_class": ALL, "task2_per_class": ALL,
+                      "task2_design": "other-classes"}),
     # Real images on a CPU (not in the paper): MNIST's digits split 5/5, a LeNet-5 trunk with Mish, Task1 with 5
     # training images per class and Task2 with 1,000, so that Task2 has something to give (chosen by a pilot).
-    "real": Profile("mnist", {"lenet5": Recipe(epochs=8, batch_size=64, optimizer="sgd", lr=0.02,
-                                               weight_decay=5e-4, schedule="cosine")},
-                    {"width": 1.0, "task1_per_class": 5, "task2_per_class": 1000}),
+    "real": Profile("mnist", {"lenet5": LENET_MNIST},
+                    {"width": 1.0, "task1_per_class": 5, "task2_per_class": 1000,
+                     "task2_design": "other-classes"}),
+    # Transfer through Task2's labels (not in the paper): both tasks are MNIST's ten digits on disjoint images,
+    # Task1 with 5 per class, Task2 with 500 (turned by 90°: the design the pilot chose); the same trunk and recipe.
+    "label-transfer": Profile("mnist", {"lenet5": LENET_MNIST}, LABEL_TRANSFER),
+    "label-transfer-pilot": Profile("mnist", {"lenet5": LENET_MNIST}, LABEL_TRANSFER),
 }
+PILOTS = ("label-transfer-pilot",)  # profiles whose runs chose a design: shown as pilots, never checked as claims
 
 PARAMS = {
     "profile": Param(str, "paper", choices=tuple(PROFILES)),
@@ -325,6 +366,8 @@ PARAMS = {
     # Training images kept per class of each task: ALL (0) keeps every one; None takes the profile's value.
     "task1_per_class": Param(int, None, low=ALL),
     "task2_per_class": Param(int, None, low=ALL),
+    # What Task2 is (TASK2); runs made before this parameter existed had the other half of the classes.
+    "task2_design": Param(str, None, choices=TASK2, unnamed=("other-classes",)),
     **RUN_PARAMS, **RECIPE_PARAMS, **DATA_PARAMS,
 }
 
@@ -339,6 +382,15 @@ GRIDS = {
     "real": [{"mode": ["mtl"], "p": TWELVE_P, "split_seed": [0, 1, 2], "seed": [0, 1], "weight_decay": [5e-4]},
              {"mode": ["mtl"], "p": TWELVE_P, "split_seed": [0, 1, 2], "seed": [0], "weight_decay": [5e-5]},
              {"mode": ["stl"], "p": [0.0], "split_seed": [0, 1, 2], "seed": [0, 1], "weight_decay": [5e-4, 5e-5]}],
+    # Transfer through Task2's labels: five (split, seed) pairs, the paper's 12 p and (K − 1)/K = 0.9 where ten-class
+    # labels say nothing of the image, both weight decays (§6), each pair's STL baseline.
+    "label-transfer": [block for i in range(5) for block in (
+        {"mode": ["mtl"], "p": sorted(TWELVE_P + [0.9]), "split_seed": [i], "seed": [i], "weight_decay": [5e-4, 5e-5]},
+        {"mode": ["stl"], "p": [0.0], "split_seed": [i], "seed": [i], "weight_decay": [5e-4, 5e-5]})],
+    # The pilot that chose Task2's design: clean and uninformative Task2 labels, three pairs, each design.
+    "label-transfer-pilot": [block for i in range(3) for block in (
+        {"mode": ["mtl"], "p": [0.0, 0.9], "split_seed": [i], "seed": [i], "task2_design": list(TASK2[1:])},
+        {"mode": ["stl"], "p": [0.0], "split_seed": [i], "seed": [i], "task2_design": list(TASK2[1:])})],
 }
 
 PUBLISHED = (Grid("real", "MNIST in two 5-class tasks, the paper's multi-task protocol on real images (CPU)"),)
@@ -445,10 +497,11 @@ def gone_claim(cells: Slice, premise: str) -> Verdict:
                          len(cells.at(1.0)) + len(cells.single))
 
 
-def blind_p(dataset: str) -> tuple[int, float]:
+def blind_p(dataset: str, task2: str = "other-classes") -> tuple[int, float]:
     """Task2's number of classes K and the p at which its labels say nothing of the image, (K − 1)/K: each
     of its K classes is then equally likely whatever the image."""
-    task2_classes = len(split_tasks(data.num_classes(dataset), 0)[1])
+    classes = data.num_classes(dataset)
+    task2_classes = len(split_tasks(classes, 0)[1]) if task2 == "other-classes" else classes
     return task2_classes, (task2_classes - 1) / task2_classes
 
 
@@ -466,13 +519,20 @@ def lowest(benefit: pd.DataFrame):
     return worst
 
 
-def blind_claim(cells: Slice, premise: str, dataset: str) -> Verdict | None:
-    """The benefit is gone where Task2's labels carry no information (p nearest (K − 1)/K in the grid); None
-    when that nearest p is 1, already checked."""
-    task2_classes, blind = blind_p(dataset)
+def blind_cell(cells: Slice, dataset: str, task2: str) -> tuple[int, float | None]:
+    """Task2's K and the p of the grid nearest (K − 1)/K, where its labels say nothing of the image; None
+    when that is 0 or 1 (no such cell apart from the ends)."""
+    task2_classes, blind = blind_p(dataset, task2)
     grid = sorted(cells.multi.p.unique())
     chosen = nearest_p(grid, blind) if grid else 1.0
-    if chosen == 1.0:
+    return task2_classes, None if chosen in (0.0, 1.0) else chosen
+
+
+def blind_claim(cells: Slice, premise: str, dataset: str, task2: str) -> Verdict | None:
+    """The benefit is gone where Task2's labels carry no information (p nearest (K − 1)/K in the grid); None
+    when that nearest p is 1, already checked."""
+    task2_classes, chosen = blind_cell(cells, dataset, task2)
+    if chosen is None:
         return None
     runs = cells.at(chosen)
     est, lo, hi, paired = task1_difference(runs, cells.single)
@@ -486,6 +546,37 @@ def blind_claim(cells: Slice, premise: str, dataset: str) -> Verdict | None:
                          claims.interval(est, lo, hi), verdict, why[verdict],
                          f"MTL − STL on Task1 at p = {chosen:g}{pairing(paired)}, 95 % t interval over pairs, inside "
                          f"±{MARGIN:g} points", len(runs) + len(cells.single))
+
+
+SHARE = 2 * MARGIN  # the label-driven share a design must show before its grid tests the hypothesis
+
+
+def label_share(cells: Slice, dataset: str, task2: str) -> tuple[float, float, float, bool, float | None]:
+    """The label-driven share of the benefit: Task1 accuracy of MTL with clean Task2 labels minus with labels
+    that say nothing of the image (the STL baseline cancels), paired by split and seed; with that p."""
+    _, chosen = blind_cell(cells, dataset, task2)
+    if chosen is None:
+        return np.nan, np.nan, np.nan, False, None
+    return (*task1_difference(cells.at(0.0), cells.at(chosen)), chosen)
+
+
+def share_claim(cells: Slice, dataset: str, task2: str) -> Verdict | None:
+    """Task2's labels carry the benefit: the label-driven share lies above twice the margin (the premise of
+    a test of the hypothesis); None when the grid has no uninformative p."""
+    est, lo, hi, paired, chosen = label_share(cells, dataset, task2)
+    if chosen is None:
+        return None
+    runs = pd.concat([cells.at(0.0), cells.at(chosen)])
+    few = min(len(cells.at(0.0)), len(cells.at(chosen))) < MIN_RUNS
+    verdict = TOO_FEW if few else at_least(lo, hi, SHARE)
+    why = {TOO_FEW: WHY_FEW, HOLDS: "", FAILS: "the benefit does not come from Task2's labels",
+           UNDECIDED: f"the interval straddles {SHARE:g} points"}
+    return cells.verdict(f"Task2's labels carry the transfer (the benefit at p = 0 minus at p = {chosen:g}, the "
+                         "label-driven share; the premise of this design)",
+                         "assumed: noise in Task2's labels can only erode a benefit they bring (§3.2)",
+                         claims.interval(est, lo, hi), verdict, why[verdict],
+                         f"MTL Task1 at p = 0 minus at p = {chosen:g}{pairing(paired)}, 95 % t interval over pairs, "
+                         f"above {SHARE:g} points (twice the margin)", len(runs))
 
 
 def never_below_claim(cells: Slice, part: pd.DataFrame) -> Verdict:
@@ -507,28 +598,64 @@ def never_below_claim(cells: Slice, part: pd.DataFrame) -> Verdict:
                          f"95 % t interval over pairs, above −{MARGIN:g} points", len(cells.multi) + len(cells.single))
 
 
-def slice_claims(part: pd.DataFrame, profile: str, scope: str, dataset: str) -> list[Verdict]:
+def slice_claims(part: pd.DataFrame, profile: str, scope: str, dataset: str, task2: str) -> list[Verdict]:
     """The claims on one slice of the records, in the order the page lists them."""
-    part = part.assign(task1_acc=100 * part.task1_acc.astype(float))
     cells = Slice(profile, scope, part[part["mode"] == "mtl"], part[part["mode"] == "stl"])
     first, premise = premise_claim(cells)
-    found = [first, shrinks_claim(cells, premise), gone_claim(cells, premise),
-             blind_claim(cells, premise, dataset), never_below_claim(cells, part)]
+    found = [first, share_claim(cells, dataset, task2), shrinks_claim(cells, premise), gone_claim(cells, premise),
+             blind_claim(cells, premise, dataset, task2), never_below_claim(cells, part)]
     return [verdict for verdict in found if verdict is not None]
 
 
+def weight_decay_claim(part: pd.DataFrame, profile: str, scope: str) -> Verdict | None:
+    """§6: with the smaller regularisation penalty the noisy task drags Task1 below its single-task line at
+    full corruption (MTL − STL at p = 1 below 0 at the smallest weight decay); None with one weight decay."""
+    decays = sorted(part.weight_decay.unique())
+    if len(decays) < 2:
+        return None
+    at = {wd: part[part.weight_decay == wd] for wd in decays}
+    cells = {wd: Slice(profile, scope, g[g["mode"] == "mtl"], g[g["mode"] == "stl"]) for wd, g in at.items()}
+    small, large = cells[decays[0]], cells[decays[-1]]
+    est, lo, hi, paired = task1_difference(small.at(1.0), small.single)
+    other = task1_difference(large.at(1.0), large.single)
+    verdict = TOO_FEW if small.too_few() else at_least(-hi, -lo, 0.0)
+    why = {TOO_FEW: WHY_FEW, HOLDS: "", FAILS: f"at weight decay {decays[0]:g} MTL stays above STL at p = 1",
+           UNDECIDED: "the interval includes 0"}
+    return small.verdict(f"§6: with the smaller weight decay ({decays[0]:g}) MTL Task1 falls below STL at p = 1",
+                         "a small regularisation penalty let the noisy task drag the clean task below its single-task "
+                         "baseline; a larger one did not (§6, values not given)",
+                         f"{claims.interval(est, lo, hi)} at {decays[0]:g}; {claims.interval(*other[:3])} at "
+                         f"{decays[-1]:g}", verdict, why[verdict],
+                         f"MTL − STL on Task1 at p = 1 and weight decay {decays[0]:g}{pairing(paired)}, 95 % t "
+                         "interval over pairs, below 0", len(small.at(1.0)) + len(small.single))
+
+
+DESIGN_WORDS = {"other-classes": "", "same-classes": "Task2: the same digits on other images",
+                "same-classes-rotated": "Task2: the same digits on other images, turned by 90°"}
+
+
+def with_design(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its `task2_design` column ("other-classes" for runs made before that parameter existed) and
+    Task1 accuracy in points."""
+    design = frame["task2_design"] if "task2_design" in frame else pd.Series(None, index=frame.index, dtype=object)
+    return frame.assign(task2_design=design.fillna("other-classes"), task1_acc=100 * frame.task1_acc.astype(float))
+
+
 def check_claims(frame: pd.DataFrame) -> list[Verdict]:
-    """Transfer benefit (MTL − STL on Task1) at p = 0, its fall with Task2 noise, ≈ 0 at p = 1, and MTL never
-    far below STL, per profile, data set and weight decay; the claims about the benefit need a benefit at
-    p = 0 to be applicable."""
+    """Transfer benefit (MTL − STL on Task1) at p = 0, the share of it Task2's labels carry, its fall with
+    Task2 noise, ≈ 0 at p = 1 and where the labels say nothing, MTL never far below STL, per profile, data
+    set, Task2 design and weight decay; then §6's weight-decay contrast. The claims about the benefit need
+    a benefit at p = 0 to be applicable; pilot profiles are not checked."""
     if frame.empty or "mode" not in frame:
         return []
-    keys = ["profile", "dataset"] + (["weight_decay"] if "weight_decay" in frame else [])
+    frame = with_design(frame[~frame.profile.isin(PILOTS)])
     out = []
-    for key, part in frame.groupby(keys, dropna=False):
-        profile, dataset = key[0], key[1]
-        scope = claims.scope(dataset, *([f"weight decay {key[2]:g}"] if len(key) > 2 else []))
-        out += slice_claims(part, profile, scope, dataset)
+    for (profile, dataset, task2), design in frame.groupby(["profile", "dataset", "task2_design"], dropna=False):
+        words = [w for w in [DESIGN_WORDS.get(task2, task2)] if w]
+        for wd, part in design.groupby("weight_decay"):
+            out += slice_claims(part, profile, claims.scope(dataset, *words, f"weight decay {wd:g}"), dataset, task2)
+        contrast = weight_decay_claim(design, profile, claims.scope(dataset, *words))
+        out += [contrast] if contrast is not None else []
     return out
 
 

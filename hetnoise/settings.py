@@ -136,9 +136,10 @@ def _is_literal(node) -> bool:
 
 
 def identity(study: str, params: dict) -> dict:
-    """The parameters that define what a run computes (those of `params` marked identity)."""
+    """The parameters that define what a run computes (those of `params` marked identity, less a value
+    its parameter declares `unnamed`)."""
     spec = studies.get(study).params
-    return {k: x for k, x in params.items() if k in spec and spec[k].identity}
+    return {k: x for k, x in params.items() if k in spec and spec[k].identity and x not in spec[k].unnamed}
 
 
 def run_id(study: str, params: dict, protocol: int | None = None) -> str:

@@ -37,7 +37,8 @@ class Profile:
 class Param:
     """One notebook parameter. `default=None` means "the profile's value"; bounds are inclusive;
     `identity=False` marks where or how a run executes, not what it computes; `optional` lets it be None
-    (a value the run does not depend on)."""
+    (a value the run does not depend on); a value in `unnamed` is left out of the run id (the value the
+    parameter implicitly had before it existed, so that earlier records keep their ids)."""
     type: type
     default: object = None
     choices: tuple = ()
@@ -45,6 +46,7 @@ class Param:
     high: float | None = None
     identity: bool = True
     optional: bool = False
+    unnamed: tuple = ()
 
 
 @dataclass(frozen=True)

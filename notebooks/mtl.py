@@ -29,6 +29,8 @@
 # random into two 5-class tasks, a LeNet-5 trunk with Mish and two heads, and Task1 given only 5
 # training images per class against Task2's 1,000, so that Task1 has something to gain from Task2
 # (`papermill notebooks/mtl.ipynb out.ipynb -p profile real -p p 0.9`, about half a minute).
+# The `label-transfer` profile makes Task2 from Task1's own ten digits on other images, turned by 90°
+# (`task2_design`), so that what Task2's labels teach is what Task1 needs.
 
 # %% tags=["parameters"]
 profile = "paper"  # paper, real or smoke: sets the default data set, trunk, width, task sizes and recipe
@@ -40,6 +42,7 @@ p = 0.5  # corruption probability of the Task2 training labels
 width = None  # None: the profile width (paper: 2, real: 1, smoke: 0.25) times the trunk's standard channels
 task1_per_class = None  # training images per Task1 class, 0 for all; None: the profile value (real: 5, others: 0)
 task2_per_class = None  # training images per Task2 class, 0 for all; None: the profile value (real: 1000, others: 0)
+task2_design = None  # other-classes (the paper's), same-classes or same-classes-rotated; None: the profile's
 seed = 0  # noise, initial weights and batch order
 split_seed = 0  # which random split of the classes into two tasks (the paper uses three), and the 9:1 split
 epochs = None  # None: the profile's recipe; so for batch_size, optimizer, lr, weight_decay, schedule, augment
@@ -78,11 +81,12 @@ dev = train.pick_device(run["device"])
 # ## Tasks and Task2's noisy labels
 
 # %%
-task1, task2 = mtl.make_tasks(ds, run["split_seed"], run["task1_per_class"], run["task2_per_class"])
+task1, task2 = mtl.make_tasks(ds, run["split_seed"], run["task1_per_class"], run["task2_per_class"],
+                              run["task2_design"])
 task2, task2_noise = mtl.corrupt_task2(task2, run["p"], run["seed"])
 tasks = mtl.trained_tasks(run["mode"], task1, task2)
 print(f"{run['dataset']}: {ds.num_classes} classes → Task1 {task1.num_classes}, Task2 {task2.num_classes} "
-      f"(split {run['split_seed']}); mode {run['mode']}; {recipe}; device {dev}")
+      f"({run['task2_design']}, split {run['split_seed']}); mode {run['mode']}; {recipe}; device {dev}")
 print(f"Task1 classes {task1.classes}: {len(task1.x_train)} training images\n"
       f"Task2 classes {task2.classes}: {len(task2.x_train)} training images")
 print(f"Task2: {task2_noise.changed.sum()} of {len(task2_noise.changed)} training labels changed "
