@@ -40,7 +40,9 @@ COLOURS = {HOLDS: "#d9f0d3", FAILS: "#f6d5c8", UNDECIDED: "#fdf3c8", TOO_FEW: "#
 
 @dataclass
 class Verdict:
-    """One claim checked on one slice of the records."""
+    """One claim checked on one slice of the records. `kind` says whether it checks a claim of the paper
+    ("paper claim"), one of its premises ("premise") or something the paper never did ("extension"); left
+    empty, `report.kind_of` infers it, so a study sets it only where that rule is wrong."""
     study: str
     claim: str
     scope: str
@@ -51,6 +53,7 @@ class Verdict:
     why: str
     test: str
     runs: int
+    kind: str = ""
 
 
 def equivalence(lo: float, hi: float, margin: float) -> str:

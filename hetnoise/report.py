@@ -4,10 +4,16 @@ A study's own blocks live in its module (`Study.sections`); this module loads th
 it could not read, and draws what every study shares."""
 from __future__ import annotations
 
+import html
+import re
+from collections import Counter
+from dataclasses import replace
+
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from hetnoise import claims, grids, plots, records, runs, settings, studies, tables
+from hetnoise.spec import Study
 
 
 def load(study: str, results=None) -> tables.Loaded:
@@ -40,7 +46,7 @@ def section(study: str, name: str, results=None) -> None:
 
 def evaluate(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every claim on every slice of the records, as a table; `frames` maps a study to its records frame."""
-    return claims.table([v for name, study in studies.ALL.items()
+    return claims.table([replace(v, kind=kind_of(study, v)) for name, study in studies.ALL.items()
                          for v in study.claims(frames.get(name, pd.DataFrame()))])
 
 
@@ -61,7 +67,8 @@ def verdicts(study: str, results=None) -> pd.DataFrame:
 
 def show_verdicts(table: pd.DataFrame) -> None:
     """A verdicts table, coloured, or a line saying there is none."""
-    display(claims.styled(table) if not table.empty else Markdown("No verdicts without records."))
+    shown = table.drop(columns=["kind"], errors="ignore")
+    display(claims.styled(shown) if not table.empty else Markdown("No verdicts without records."))
 
 
 def runs_so_far() -> None:
@@ -112,6 +119,160 @@ def all_verdicts(table: pd.DataFrame, smoke: pd.DataFrame, problems: list[str]) 
         display(claims.styled(smoke.drop(columns=["test"])))
 
 
+# The intro's summary: one line per claim of the paper; premises and extensions counted and shown apart.
+PAPER_CLAIM, PREMISE, EXTENSION = "paper claim", "premise", "extension"
+NO_PAPER_VALUE = re.compile(r"\bnot (measured|run)\b")  # the paper's value says it has none
+EXTENSION_SCOPES = ("Fashion-MNIST", "flip")  # a data set, a noise mode the paper never used in that study
+MIXED = "mixed"
+UNDECIDABLE = (claims.TOO_FEW, claims.CEILINGED, claims.NOT_APPLICABLE)
+LINE_COLOURS = {**claims.COLOURS, MIXED: "#e4dcf0"}
+SUMMARY_STYLE = """<style>
+table.claims-summary { width: 100%; table-layout: fixed; border-collapse: collapse; margin: 0.5em 0; }
+table.claims-summary th, table.claims-summary td { vertical-align: top; text-align: left; overflow-wrap: anywhere;
+  padding: 0.3em 0.45em; border-bottom: 1px solid #ddd; }
+table.claims-summary col.claim { width: 30%; } table.claims-summary col.paper { width: 21%; }
+table.claims-summary col.ours { width: 32%; } table.claims-summary col.verdict { width: 17%; }
+.claims-key { font-size: 0.85em; }
+table.claims-summary .study { font-weight: 600; } table.claims-summary small { display: block; color: #555; }
+table.claims-summary ul { margin: 0; padding-left: 1em; }
+@media (max-width: 720px) {
+  table.claims-summary, table.claims-summary tbody, table.claims-summary tr, table.claims-summary td { display: block; }
+  table.claims-summary colgroup, table.claims-summary thead { display: none; }
+  table.claims-summary tr { border-bottom: 2px solid #bbb; margin-bottom: 0.6em; }
+  table.claims-summary td { border: none; }
+  table.claims-summary td::before { content: attr(data-label); display: block; font-size: 0.8em; color: #555; }
+}
+</style>"""
+
+
+def kind_of(study: Study, verdict: claims.Verdict) -> str:
+    """What a verdict checks: its own `kind` when the study set one; else an extension when the paper ran no such
+    study (its setup lists no runs), gives no value ("not measured", "not run") or the slice names a data set or
+    noise mode the paper never used there (EXTENSION_SCOPES); else a premise when the claim says so; else a claim."""
+    if verdict.kind:
+        return verdict.kind
+    never = (study.paper_setup.get("runs", "").startswith("none") or NO_PAPER_VALUE.search(verdict.paper)
+             or any(mark in verdict.scope.split(", ") for mark in EXTENSION_SCOPES))
+    return EXTENSION if never else PREMISE if "premise" in verdict.claim else PAPER_CLAIM
+
+
+def overall(verdicts: list[str]) -> tuple[str, str]:
+    """A claim's verdict over its slices and, when they differ, each verdict's count: the verdict every slice that
+    decides shares (slices that cannot decide say nothing), "mixed" when they differ, else why none decides."""
+    counts = Counter(verdicts)
+    detail = "slices: " + " · ".join(f"{n} {v}" for v, n in counts.items()) if len(counts) > 1 else ""
+    decided = [v for v in counts if v not in UNDECIDABLE]
+    if len(decided) > 1:
+        return MIXED, detail
+    return (decided or [counts.most_common(1)[0][0]])[0], detail
+
+
+def readings(part: pd.DataFrame, with_verdicts: bool) -> list[str]:
+    """Our reading on each slice of one claim ("scope: reading"); the slices without one are gathered in a line
+    that names their data sets and why."""
+    read, blank = part[part.ours != "–"], part[part.ours == "–"]
+    lines = [f"{scope}: {ours}" + (f" ({verdict})" if with_verdicts else "")
+             for scope, ours, verdict in zip(read.scope, read.ours, read.verdict)]
+    if len(blank):
+        where = blank.scope.iloc[0] if len(blank) == 1 else (
+            f"{', '.join(dict.fromkeys(s.split(', ')[0] for s in blank.scope))} ({len(blank)} slices)")
+        why = "; ".join(dict.fromkeys(w for w in blank.why if w))
+        lines.append(f"{where}: no reading, {' / '.join(dict.fromkeys(blank.verdict))}" + (f" ({why})" if why else ""))
+    return lines
+
+
+LINE_COLUMNS = ["kind", "study", "claim", "paper", "ours", "verdict", "detail", "tests", "slices"]
+
+
+def claim_lines(table: pd.DataFrame) -> pd.DataFrame:
+    """One line per claim (kind, study and wording) of a verdicts table, in its order: the paper's values, our
+    reading on each slice, the verdict over the slices and the tests they used."""
+    rows = []
+    for (kind, study, claim), part in table.groupby(["kind", "study", "claim"], sort=False):
+        verdict, detail = overall(part.verdict.tolist())
+        rows.append({"kind": kind, "study": study, "claim": claim, "paper": "; ".join(dict.fromkeys(part.paper)),
+                     "ours": readings(part, bool(detail)), "verdict": verdict, "detail": detail,
+                     "tests": list(dict.fromkeys(part.test)), "slices": len(part)})
+    return pd.DataFrame(rows, columns=LINE_COLUMNS)
+
+
+def summary_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Lines of the summary per kind, and the paper's claims per verdict over their slices."""
+    lines = claim_lines(table)
+    ours = lines[lines.kind == PAPER_CLAIM].verdict
+    return {"n_claims": len(ours), "n_claim_slices": int(lines[lines.kind == PAPER_CLAIM].slices.sum()),
+            **{f"claims {v}": int((ours == v).sum()) for v in (claims.HOLDS, claims.FAILS, MIXED, claims.UNDECIDED)},
+            "claims undecidable": int(ours.isin(UNDECIDABLE).sum()),
+            "n_premises": int((lines.kind == PREMISE).sum()), "n_extensions": int((lines.kind == EXTENSION).sum())}
+
+
+COUNT_WORDS = {claims.HOLDS: ("holds", "hold"), claims.FAILS: ("does not hold", "do not hold"),
+               MIXED: ("is mixed (its slices disagree)", "are mixed (their slices disagree)"),
+               claims.UNDECIDED: ("is inconclusive", "are inconclusive"),
+               claims.TOO_FEW: ("has too few runs to decide", "have too few runs to decide"),
+               claims.CEILINGED: ("cannot tell (at ceiling)", "cannot tell (at ceiling)"),
+               claims.NOT_APPLICABLE: ("is not applicable", "are not applicable")}
+
+
+def counted(lines: pd.DataFrame, short: bool = False) -> str:
+    """"2 hold, 1 is mixed" (short: "2 holds, 1 mixed"): the verdicts of some summary lines in a fixed order,
+    none that is absent."""
+    counts = lines.verdict.value_counts()
+    return ", ".join(f"{counts[v]} {v if short else words[int(counts[v] != 1)]}"
+                     for v, words in COUNT_WORDS.items() if counts.get(v, 0))
+
+
+def summary_html(lines: pd.DataFrame, key: str) -> str:
+    """The summary table (claim, paper's value, our readings, verdict) and, once below it, the key of its tests;
+    the rows stack into cards on a narrow screen so the verdict stays in view."""
+    tests = list(dict.fromkeys(t for ts in lines.tests for t in ts))
+    head = "".join(f"<th>{h}</th>" for h in ("claim", "paper", "ours (data set, slice: reading)", "verdict"))
+    body = "".join(line_html(line, tests, key) for line in lines.itertuples())
+    notes = "".join(f'<li id="{key}-{i + 1}">{html.escape(t)}</li>' for i, t in enumerate(tests))
+    cols = "".join(f'<col class="{c}">' for c in ("claim", "paper", "ours", "verdict"))
+    return (f'<table class="claims-summary"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table><p class="claims-key"><small>Tests (the numbers after each claim; '
+            f'margin {claims.MARGIN:g} points, t intervals at 95 %):</small></p><ol class="claims-key">{notes}</ol>')
+
+
+def line_html(line, tests: list[str], key: str) -> str:
+    """One row of the summary table, each cell labelled for the stacked narrow-screen layout."""
+    marks = ", ".join(f'<a href="#{key}-{tests.index(t) + 1}">{tests.index(t) + 1}</a>' for t in line.tests)
+    ours = "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in line.ours) + "</ul>"
+    detail = f"<small>{html.escape(line.detail)}</small>" if line.detail else ""
+    return (f'<tr><td data-label="claim"><span class="study">{html.escape(line.study)}</span>: '
+            f'{html.escape(line.claim)} <sup>{marks}</sup></td>'
+            f'<td data-label="paper">{html.escape(line.paper)}</td><td data-label="ours">{ours}</td>'
+            f'<td class="verdict" data-label="verdict" style="background-color: {LINE_COLOURS.get(line.verdict, "")}">'
+            f'<strong>{html.escape(line.verdict)}</strong>{detail}</td></tr>')
+
+
+def summary(table: pd.DataFrame) -> None:
+    """The intro's first table: a count of the paper's claims by verdict, then one line per claim."""
+    lines = claim_lines(table)
+    ours = lines[lines.kind == PAPER_CLAIM]
+    if ours.empty:
+        display(Markdown("No real-data verdict on a claim of the paper yet: see [Reproduce](reproduce.md)."))
+        return
+    display(Markdown(f"**{len(ours)} claims of the paper** checked on {int(ours.slices.sum())} slices of our "
+                     f"real-data runs: {counted(ours)}."))
+    display(HTML(SUMMARY_STYLE + summary_html(ours, "summary-test")))
+
+
+def apart(table: pd.DataFrame) -> None:
+    """Premises and extensions, counted and shown apart from the paper's claims, folded."""
+    lines = claim_lines(table)
+    parts = [(f"{len(part)} {name}", part) for kind, name in ((PREMISE, "premises"), (EXTENSION, "extensions"))
+             for part in [lines[lines.kind == kind]] if len(part)]
+    if not parts:
+        return
+    head = " · ".join(f"{name}: {counted(part, short=True)}" for name, part in parts)
+    body = "".join(f"<p><strong>{name.capitalize()}</strong></p>" + summary_html(part, f"{name.split()[1]}-test")
+                   for name, part in parts)
+    display(HTML(f"{SUMMARY_STYLE}<details class='claims-apart'><summary>Counted apart from the claims: {head}"
+                 f"</summary>{body}</details>"))
+
+
 def executed_notebooks() -> None:
     """One executed notebook per study, inline: the run its page draws from."""
     from IPython.display import HTML
@@ -149,15 +310,26 @@ def provenance(page_dir=None) -> None:
     if not recs:
         display(Markdown("No records yet: run `hetnoise sweep all --profile smoke` and rebuild the book."))
         return
-    for key in sorted({(r["study"], r["profile"]) for r in recs}):
-        group = sorted((r for r in recs if (r["study"], r["profile"]) == key),
-                       key=lambda r: (r["params"].get("p", 0), r["run_id"]))
-        display(Markdown(runs.group_markdown(group, Path(page_dir or Path.cwd()))))
+    for name, study in studies.ALL.items():
+        mine = [r for r in recs if r["study"] == name]
+        if mine:
+            display(Markdown(study_provenance(study, mine, Path(page_dir or Path.cwd()))))
     combos = runs.versions_table(recs).to_dict("records")
     names = [k for k in combos[0] if k != "runs"]
     display(Markdown("**Library versions and machines**, one column for each combination the runs used.\n\n"
                      + runs.markdown_table([""] + [f"{c['runs']} runs" for c in combos],
                                            [[k] + [str(c[k]) for c in combos] for k in names])))
+
+
+def study_provenance(study: Study, recs: list, page_dir) -> str:
+    """One study's runs folded in a dropdown titled with their count and profiles: inside, per profile, a line
+    of what its runs share and a table of what differs."""
+    profiles = sorted({r["profile"] for r in recs})
+    groups = [runs.group_markdown(sorted((r for r in recs if r["profile"] == profile),
+                                         key=lambda r: (r["params"].get("p", 0), r["run_id"])), page_dir)
+              for profile in profiles]
+    title = f"{study.title}: {len(recs)} runs, profile{'s' if len(profiles) > 1 else ''} {', '.join(profiles)}"
+    return f"````{{dropdown}} {title}\n\n" + "\n\n".join(groups) + "\n````"
 
 
 def expected_times() -> None:
