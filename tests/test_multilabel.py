@@ -374,7 +374,7 @@ def test_smoke_section_says_how_to_make_records_only_when_there_are_none(monkeyp
 
 
 def test_sections_are_registered():
-    assert set(multilabel.STUDY.sections) == {"real", "paper", "smoke"}
+    assert set(multilabel.STUDY.sections) == {"real", "paper", "smoke", "pilot", "pilot_numbers"}
 
 
 def test_page_frame_reads_percent_and_the_corrupted_span():
@@ -394,3 +394,67 @@ def test_claims_give_one_verdict_per_case_mode_and_length():
     assert all(v.verdict == claims.TOO_FEW for v in verdicts)  # two values of p: no slope
     assert verdicts[0].paper == "flat; corrupted group 31.3 → 6.38 % (Fig. 6)"
     assert multilabel.check_claims(pd.DataFrame()) == []
+
+
+# The pilot that chose the `real` recipe's number of epochs.
+
+def pilot_record(epochs, seed, first, rest, seconds=10.0):
+    """A pilot record at p = 0 whose first 12 labels have AP `first` and last 8 AP `rest` (one label has none)."""
+    rec = fake_record(profile=multilabel.PILOT, epochs=epochs, seed=seed)
+    rec["result"]["per_label_ap"] = [first] * 11 + [None] + [rest] * 8
+    rec["result"]["wall_time_s"] = seconds
+    rec["run_id"] = f"pilot-{epochs}-{seed}"
+    return rec
+
+
+# Overall mAP (11 × first + 8 × rest) / 19: 2 epochs 0.70, 4 epochs 0.80, 8 epochs 0.805 (+0.5 points), 16: 0.81.
+PILOT = [pilot_record(e, seed, first + 0.01 * (seed - 1), rest, seconds=5.0 * e)
+         for e, first, rest in ((2, 0.70, 0.70), (4, 0.80, 0.80), (8, 0.805, 0.805), (16, 0.81, 0.81))
+         for seed in (0, 1, 2)]
+
+
+def test_pilot_runs_are_left_out_of_the_claims():
+    with_pilot = multilabel.check_claims(tables.frame(REAL + PILOT))
+    assert [v.scope for v in with_pilot] == [v.scope for v in multilabel.check_claims(tables.frame(REAL))]
+    assert {v.profile for v in with_pilot} == {"real"}
+    assert multilabel.check_claims(tables.frame(PILOT)) == []
+
+
+def test_pilot_rows_read_both_label_groups_from_the_per_label_ap():
+    rows = multilabel.pilot_rows(PILOT[:1])
+    assert rows.epochs[0] == 2 and rows.seed[0] == 0 and rows.seconds[0] == 10.0
+    assert rows["first"][0] == pytest.approx(69.0) and rows.rest[0] == pytest.approx(70.0)  # the None is skipped
+    assert rows.overall[0] == pytest.approx((11 * 69.0 + 8 * 70.0) / 19)
+
+
+def test_pilot_rule_chooses_the_smallest_length_whose_doubling_adds_under_a_point():
+    rows = multilabel.pilot_rows(PILOT)
+    gains = multilabel.doubling_gains(rows)
+    assert gains[2] == pytest.approx(10.0) and gains[4] == pytest.approx(0.5) and np.isnan(gains[16])
+    assert multilabel.pilot_choice(rows) == 4
+    assert multilabel.pilot_choice(rows[rows.epochs <= 4]) is None  # no doubling under a point run yet
+    assert multilabel.pilot_choice(multilabel.pilot_rows(PILOT[:3] + PILOT[9:])) is None  # 2 → 16 is no doubling
+
+
+def test_pilot_section_shows_one_row_per_length(monkeypatch):
+    out = shown(monkeypatch)
+    multilabel.pilot_section(loaded_of(REAL + PILOT))
+    assert "Pilot `real-pilot`, p = 0" in texts(out)
+    table = [item.data for item in out if hasattr(item, "data") and isinstance(item.data, pd.DataFrame)][0]
+    assert list(table.epochs) == [2, 4, 8, 16] and list(table.runs) == [3, 3, 3, 3]
+    assert list(table.columns[3:5]) == ["labels 0–garment 1 (case 1 corrupted, case 2 clean)",
+                                        "labels garment 2–garment 9 (case 1 clean, case 2 corrupted)"]
+    assert list(table["doubling adds"]) == ["+10.0", "+0.5", "+0.5", "–"]
+    assert list(table["seconds per run"]) == [10.0, 20.0, 40.0, 80.0]
+    out.clear()
+    multilabel.pilot_section(loaded_of(REAL))
+    assert texts(out) == "No records of the pilot `real-pilot` here yet."
+
+
+def test_pilot_numbers_name_the_choice_and_the_recipe():
+    numbers = multilabel.pilot_numbers(loaded_of(REAL + PILOT))
+    assert numbers["multilabel_pilot_epochs"] == 4 and numbers["multilabel_pilot_threshold"] == 1.0
+    assert numbers["multilabel_pilot_gain"] == pytest.approx(0.5)
+    assert numbers["multilabel_pilot_gain_before"] == pytest.approx(10.0)
+    assert numbers["multilabel_real_epochs"] == multilabel.REAL_RECIPE.epochs
+    assert multilabel.pilot_numbers(loaded_of(REAL))["multilabel_pilot_epochs"] == "none yet"
