@@ -112,11 +112,11 @@ def all_verdicts(table: pd.DataFrame, smoke: pd.DataFrame, problems: list[str]) 
     if table.empty:
         display(Markdown("No real-data records yet: see [Reproduce](reproduce.md) for the sweeps."))
     else:
-        display(claims.styled(table.drop(columns=["test"])))
+        display(claims.styled(table.drop(columns=["test", "kind"], errors="ignore")))
     if not smoke.empty:
         display(Markdown("**Pipeline check.** The same tests on the `smoke` runs (toy data, seconds of training): "
                          "they show that the pipeline computes verdicts, not whether the paper's claims hold."))
-        display(claims.styled(smoke.drop(columns=["test"])))
+        display(claims.styled(smoke.drop(columns=["test", "kind"], errors="ignore")))
 
 
 # The intro's summary: one line per claim of the paper; premises and extensions counted and shown apart.
@@ -273,6 +273,29 @@ def apart(table: pd.DataFrame) -> None:
                  f"</summary>{body}</details>"))
 
 
+KIND_TITLES = {PAPER_CLAIM: "Claims of the paper", PREMISE: "Premises of the paper's claims",
+               EXTENSION: "Extensions the paper never made"}
+
+
+def every_check(table: pd.DataFrame, smoke: pd.DataFrame, problems: list[str]) -> None:
+    """The intro's fold of every check, one slice a row: a table per kind (claims, premises, extensions), then the
+    pipeline check in a fold of its own; the tests' wording is on each study's page."""
+    skipped(problems)
+    if table.empty:
+        display(Markdown("No real-data records yet: see [Reproduce](reproduce.md) for the sweeps."))
+    else:
+        parts = [f"<p><strong>{title}</strong>: {len(part)} checks</p>"
+                 + claims.styled(part.drop(columns=["test", "kind"])).to_html()
+                 for kind, title in KIND_TITLES.items() for part in [table[table.kind == kind]] if len(part)]
+        display(HTML(f"<details class='every-check'><summary>Every check on the real-data records: {len(table)} "
+                     f"rows</summary>{''.join(parts)}</details>"))
+    if not smoke.empty:
+        display(HTML("<details class='every-check'><summary>Pipeline check: the same tests on the <code>smoke</code> "
+                     "runs (toy data, seconds of training), which show that the pipeline computes verdicts, not "
+                     "whether the paper's claims hold</summary>"
+                     + claims.styled(smoke.drop(columns=["test", "kind"], errors="ignore")).to_html() + "</details>"))
+
+
 def executed_notebooks() -> None:
     """One executed notebook per study, inline: the run its page draws from."""
     from IPython.display import HTML
@@ -322,14 +345,15 @@ def provenance(page_dir=None) -> None:
 
 
 def study_provenance(study: Study, recs: list, page_dir) -> str:
-    """One study's runs folded in a dropdown titled with their count and profiles: inside, per profile, a line
-    of what its runs share and a table of what differs."""
+    """One study's runs folded (a `<details>` titled with their count and profiles, as wide as the page): inside,
+    per profile, a line of what its runs share and a table of what differs."""
     profiles = sorted({r["profile"] for r in recs})
     groups = [runs.group_markdown(sorted((r for r in recs if r["profile"] == profile),
                                          key=lambda r: (r["params"].get("p", 0), r["run_id"])), page_dir)
               for profile in profiles]
     title = f"{study.title}: {len(recs)} runs, profile{'s' if len(profiles) > 1 else ''} {', '.join(profiles)}"
-    return f"````{{dropdown}} {title}\n\n" + "\n\n".join(groups) + "\n````"
+    return (f"<details class=\"provenance-study\">\n<summary><strong>{title}</strong></summary>\n\n"
+            + "\n\n".join(groups) + "\n\n</details>")
 
 
 def expected_times() -> None:

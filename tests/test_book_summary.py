@@ -83,12 +83,12 @@ def test_the_published_records_keep_premises_and_extensions_out_of_the_headline(
     assert not table[table.paper.str.contains("not measured|not run") & (table.kind != report.EXTENSION)].size
 
 
-def test_provenance_folds_each_study_in_a_dropdown():
+def test_provenance_folds_each_study():
     recs, _ = records.load_all()
     name = next(iter({r["study"] for r in recs}), None)
     if name is None:
         pytest.skip("no records")
     mine = [r for r in recs if r["study"] == name]
     text = report.study_provenance(studies.get(name), mine, records.repo_root() / "book")
-    assert text.startswith("````{dropdown} " + studies.get(name).title) and text.rstrip().endswith("````")
-    assert f"{len(mine)} runs" in text.splitlines()[0]
+    assert text.startswith("<details") and text.rstrip().endswith("</details>")
+    assert f"{studies.get(name).title}: {len(mine)} runs" in text.splitlines()[1]
