@@ -232,7 +232,7 @@ const column = document.querySelector('article.bd-article') || document.body;
 return [...column.querySelectorAll('img')].filter(ours).map(i => (i.getAttribute('alt') || '').trim());""")
 # Pages whose figures share one alt text: their study modules draw the figures (issue 29, point 7).
 SHARED_ALT = {page: f"{page}.html: every figure carries one alt text describing them all (drawn by hetnoise/{page}.py)"
-              for page in ("multiclass", "mtl", "multilabel", "regression")}
+              for page in ("multiclass", "mtl", "multilabel", "regression", "features")}
 
 
 def at_width(browser, url: str, width: int) -> None:
