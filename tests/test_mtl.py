@@ -197,6 +197,33 @@ def test_make_tasks_splits_the_classes_and_cuts_each_task_to_its_size():
     assert torch.equal(task2.x_train, whole.x_train) and torch.equal(task2.y_train, whole.y_train)
 
 
+@pytest.mark.parametrize("design", ["same-classes", "same-classes-rotated"])
+def test_same_class_designs_share_the_classes_on_disjoint_images(design):
+    ds = data.load("digits")
+    task1, task2 = mtl.make_tasks(ds, 2, 3, 20, design)
+    assert task1.classes == task2.classes == list(range(10))
+    assert np.bincount(task1.y_train.numpy()).tolist() == [3] * 10
+    assert np.bincount(task2.y_train.numpy()).tolist() == [20] * 10
+    whole = mtl.task_data(ds, list(range(10)), 2)
+    first, second = mtl.halves(whole, 2)
+    assert len(first.x_train) + len(second.x_train) == len(whole.x_train)
+    rows = {bytes(x.numpy()) for x in first.x_train}
+    assert not rows & {bytes(x.numpy()) for x in second.x_train}  # no image in both halves (digits has no duplicates)
+    turn = design == "same-classes-rotated"
+    assert torch.equal(task2.x_test, torch.rot90(whole.x_test, 1, dims=(-2, -1)) if turn else whole.x_test)
+    assert torch.equal(task1.x_test, whole.x_test) and torch.equal(task2.y_test, whole.y_test)
+    with pytest.raises(ValueError, match="task2_design='shuffled' is unknown"):
+        mtl.make_tasks(ds, 0, 3, 20, "shuffled")
+
+
+def test_task2_design_of_the_paper_leaves_run_ids_as_they_were():
+    run = settings.resolve("mtl", {"profile": "real", "p": 0.5})
+    assert run["task2_design"] == "other-classes" and "task2_design" not in settings.identity("mtl", run)
+    rotated = settings.resolve("mtl", {"profile": "label-transfer", "p": 0.5})
+    assert settings.identity("mtl", rotated)["task2_design"] == "same-classes"
+    assert run["run_id"] == "f825e997251f8a25"  # the id this cell had before task2_design existed
+
+
 def test_corrupt_task2_changes_training_labels_only_within_the_task():
     ds = data.load("digits")
     _, task2 = mtl.make_tasks(ds, 0, 0, 0)
@@ -266,9 +293,10 @@ def test_run_figures_draw_each_task_and_say_so_in_their_alt_text():
 
 
 def fake_record(profile: str, mode: str, p: float, split_seed: int, seed: int, weight_decay: float,
-                task1_acc: float, task2_acc: float | None) -> dict:
-    """A record with the fields the page reads."""
-    params = {"dataset": "mnist", "mode": mode, "model": "lenet5", "p": p, "width": 1.0, "task1_per_class": 5,
+                task1_acc: float, task2_acc: float | None, design: str | None = None) -> dict:
+    """A record with the fields the page reads (no task2_design: as made before that parameter existed)."""
+    params = {**({"task2_design": design} if design else {}),
+              "dataset": "mnist", "mode": mode, "model": "lenet5", "p": p, "width": 1.0, "task1_per_class": 5,
               "task2_per_class": 1000, "seed": seed, "split_seed": split_seed, "epochs": 8, "batch_size": 64,
               "optimizer": "sgd", "lr": 0.02, "weight_decay": weight_decay, "schedule": "cosine", "augment": False}
     result = {"task1_acc": task1_acc, "task2_acc": task2_acc, "task1_classes": [0, 2, 4, 6, 8],
@@ -278,16 +306,19 @@ def fake_record(profile: str, mode: str, p: float, split_seed: int, seed: int, w
             "params": params, "result": result, "provenance": {"git_revision": "abc", "device_name": "cpu"}}
 
 
-def fake_loaded(profile: str = "real", weight_decays=(5e-4,), benefit_at_1: float = 0.0):
-    """Three splits, one seed: STL Task1 80 %, MTL 85 % at p = 0 falling to 80 % + benefit_at_1 at p = 1."""
+def fake_loaded(profile: str = "real", weight_decays=(5e-4,), benefit_at_1: float = 0.0, benefit_at_0: float = 0.05,
+                design: str | None = None):
+    """Three splits, one seed: STL Task1 80 %, MTL 80 % + benefit_at_0 at p = 0 falling linearly to 80 % +
+    benefit_at_1 at p = 1 (Task2's design `design` when given)."""
     recs = []
+    grid = (0.0, 0.5, 0.818, 1.0) if design is None else (0.0, 0.5, 0.9, 1.0)
     for weight_decay in weight_decays:
         for split in range(3):
             wobble = 0.01 * split
-            recs.append(fake_record(profile, "stl", 0.0, split, 0, weight_decay, 0.80 + wobble, None))
-            for p in (0.0, 0.5, 0.818, 1.0):
-                recs.append(fake_record(profile, "mtl", p, split, 0, weight_decay,
-                                        0.85 - (0.05 - benefit_at_1) * p + wobble + 0.001 * split * p, 0.98 - 0.9 * p))
+            recs.append(fake_record(profile, "stl", 0.0, split, 0, weight_decay, 0.80 + wobble, None, design))
+            for p in grid:
+                acc = 0.80 + benefit_at_0 - (benefit_at_0 - benefit_at_1) * p + wobble + 0.001 * split * p
+                recs.append(fake_record(profile, "mtl", p, split, 0, weight_decay, acc, 0.98 - 0.9 * p, design))
     return tables.Loaded(recs, tables.frame(recs), [])
 
 
@@ -322,8 +353,9 @@ def test_real_section_draws_a_figure_and_table_per_weight_decay_then_the_box(sho
     assert list(table.p) == [0.0, 0.5, 0.818, 1.0] and list(table.runs) == [3] * 4
     assert table["benefit, MTL − STL (points)"].iloc[0] == "+5.0 [+5.0, +5.0]"
     assert table["Task1, MTL"].iloc[0] == "86.0 [83.5, 88.5]"
-    assert shown[-2] == "**What was run**"
-    box = shown[-1].set_index("")
+    at = next(k for k, item in enumerate(shown) if isinstance(item, str) and item == "**What was run**")
+    box = shown[at + 1].set_index("")
+    assert shown[at + 2].startswith("At weight decay 0.0005, Task1 alone reaches 81.0 [")
     assert box.loc["runs", "these runs"] == "30 of the grid's 120"
     assert "Task1 5 training images per class (25), Task2 1000 (5,000)" in box.loc["data", "these runs"]
     assert box.loc["network", "these runs"] == "lenet5 trunk × 1 width, Mish, two heads; 61,706 parameters"
@@ -346,7 +378,8 @@ def test_smoke_box_has_no_paper_column(shown):
 
 
 def test_every_section_is_registered():
-    assert mtl.STUDY.sections == {"real": mtl.real_section, "paper": mtl.paper_section, "smoke": mtl.smoke_section}
+    assert mtl.STUDY.sections == {"label-transfer": mtl.label_transfer_section, "pilot": mtl.pilot_section,
+                                  "real": mtl.real_section, "paper": mtl.paper_section, "smoke": mtl.smoke_section}
 
 
 def verdicts_of(loaded) -> dict[str, tuple[str, str]]:
@@ -356,7 +389,49 @@ def verdicts_of(loaded) -> dict[str, tuple[str, str]]:
 
 def test_claims_hold_when_the_benefit_falls_to_zero():
     found = verdicts_of(fake_loaded(benefit_at_1=0.0))
+    share = found.pop("Task2's labels carry the transfer")
     assert len(found) == 5 and {v for v, _ in found.values()} == {"holds"}
+    assert share[0] == "inconclusive"  # 4.1 points at p = 0.818, 0.2 apart between splits: straddles 3.88
+
+
+def test_the_label_driven_share_must_exceed_twice_the_margin():
+    big = verdicts_of(fake_loaded(benefit_at_0=0.15, design="same-classes-rotated"))
+    assert big["Task2's labels carry the transfer"] == ("holds", "")
+    none = verdicts_of(fake_loaded(benefit_at_0=0.05, benefit_at_1=0.05, design="same-classes-rotated"))
+    assert none["Task2's labels carry the transfer"] == ("does not hold",
+                                                         "the benefit does not come from Task2's labels")
+    claim = next(v for v in mtl.check_claims(fake_loaded(benefit_at_0=0.15, design="same-classes").frame)
+                 if v.claim.startswith("Task2's labels"))
+    assert "p = 0.9" in claim.claim
+    assert claim.scope == "mnist, Task2: the same digits on other images, weight decay 0.0005"
+
+
+def test_weight_decay_contrast_of_section_6():
+    def loaded(benefit_small):
+        small = fake_loaded(weight_decays=(5e-5,), benefit_at_1=benefit_small, design="same-classes-rotated")
+        large = fake_loaded(weight_decays=(5e-4,), benefit_at_1=0.02, design="same-classes-rotated")
+        return tables.Loaded(small.records + large.records, tables.frame(small.records + large.records), [])
+
+    found = verdicts_of(loaded(-0.05))
+    assert found["§6: with the smaller weight decay"] == ("holds", "")
+    assert found["§6: with the smaller weight decay"] and "at 0.0005" in next(
+        v.ours for v in mtl.check_claims(loaded(-0.05).frame) if v.claim.startswith("§6"))
+    assert verdicts_of(loaded(0.05))["§6: with the smaller weight decay"][0] == "does not hold"
+    assert "§6: with the smaller weight decay" not in verdicts_of(fake_loaded(design="same-classes-rotated"))
+
+
+def test_pilot_runs_are_never_checked_as_claims_and_show_their_table(shown):
+    pilot = fake_loaded(profile="label-transfer-pilot", benefit_at_0=0.15, design="same-classes-rotated")
+    assert mtl.check_claims(pilot.frame) == []
+    mtl.pilot_section(pilot)
+    table = shown[-1]
+    row = table.iloc[0]
+    assert row["Task2"] == "Task2: the same digits on other images, turned by 90°" and row["pairs"] == 3
+    assert row["share above 3.88"] == "holds" and row["STL Task1 (%)"].startswith("81.0 [")
+    shown.clear()
+    mtl.label_transfer_section(fake_loaded(profile="label-transfer", benefit_at_0=0.15, design="same-classes"))
+    text = [item for item in shown if isinstance(item, str)][-1]
+    assert text.startswith("At weight decay 0.0005, Task1 alone reaches 81.0 [") and "p = 0.9" in text
 
 
 def test_claims_fail_when_the_benefit_stays_and_need_the_premise():
@@ -381,4 +456,5 @@ def test_claims_need_three_runs_per_cell():
 
 def test_blind_p_and_nearest_grid_value():
     assert mtl.blind_p("digits") == (5, 0.8) and mtl.blind_p("cifar100") == (50, 0.98)
+    assert mtl.blind_p("mnist", "same-classes-rotated") == (10, 0.9)
     assert mtl.nearest_p(mtl.TWELVE_P, 0.8) == 0.818 and mtl.nearest_p([0.0, 0.5, 1.0], 0.25) == 0.0
