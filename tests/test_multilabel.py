@@ -374,7 +374,7 @@ def test_smoke_section_says_how_to_make_records_only_when_there_are_none(monkeyp
 
 
 def test_sections_are_registered():
-    assert set(multilabel.STUDY.sections) == {"real", "paper", "smoke", "pilot", "pilot_numbers"}
+    assert set(multilabel.STUDY.sections) == {"real", "paper", "smoke", "pilot", "pilot_numbers", "real_numbers"}
 
 
 def test_page_frame_reads_percent_and_the_corrupted_span():
@@ -458,3 +458,31 @@ def test_pilot_numbers_name_the_choice_and_the_recipe():
     assert numbers["multilabel_pilot_gain_before"] == pytest.approx(10.0)
     assert numbers["multilabel_real_epochs"] == multilabel.REAL_RECIPE.epochs
     assert multilabel.pilot_numbers(loaded_of(REAL))["multilabel_pilot_epochs"] == "none yet"
+
+
+def test_real_numbers_read_the_current_recipe_per_mode_and_case():
+    current = multilabel.REAL_RECIPE.epochs
+    recs = [fake_record(mode=mode, epochs=current, case=case, p=p, seed=seed, map_clean=0.8 + 0.02 * p + 0.001 * seed)
+            for mode in ("swap", "flip") for case in (1, 2) for p in (0.0, 0.5, 1.0) for seed in (0, 1, 2)]
+    other = [fake_record(epochs=current + 1, p=p, seed=seed, map_clean=0.1) for p in (0.0, 1.0) for seed in (0, 1, 2)]
+    numbers = multilabel.real_numbers(loaded_of(recs + other + PILOT))
+    assert numbers["multilabel_real_runs"] == 36 and numbers["multilabel_real_seeds"] == 3
+    assert numbers["multilabel_swap1_corrupted_first"] == pytest.approx(80.0)
+    assert numbers["multilabel_flip2_corrupted_last"] == pytest.approx(20.0)
+    assert numbers["multilabel_swap2_clean_first"] == pytest.approx(80.1)
+    assert numbers["multilabel_swap2_clean_last"] == pytest.approx(82.1)
+    assert numbers["multilabel_flip1_overall_first"] == pytest.approx(70.0)
+    assert numbers["multilabel_swap1_clean_change"].startswith("+2.0 [") and numbers["multilabel_swap1_verdict"] == (
+        claims.FAILS)
+    empty = multilabel.real_numbers(loaded_of(other))
+    assert empty["multilabel_real_runs"] == 0 and empty["multilabel_flip1_verdict"] == "–"
+
+
+def test_real_recipe_trains_for_the_epochs_the_published_pilot_chose():
+    from hetnoise import records
+
+    recs, problems = records.load_records(records.published_dir(), "multilabel", multilabel.PILOT)
+    if not recs:
+        pytest.skip("no published pilot records")
+    assert not problems and {r["params"]["epochs"] for r in recs} == set(multilabel.PILOT_EPOCHS)
+    assert multilabel.pilot_choice(multilabel.pilot_rows(recs)) == multilabel.REAL_RECIPE.epochs
