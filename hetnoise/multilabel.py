@@ -7,7 +7,7 @@ result) with the blocks of its book page (`sections`)."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -379,6 +379,18 @@ def network(recs: list[dict]) -> str:
             f"{len(res.get('label_names', []))} sigmoid outputs; {res.get('n_params', 0):,} parameters")
 
 
+def grid_runs(recs: list[dict], profile: str) -> str:
+    """The box's "runs": how many, and how many of them are cells of the profile's current grid (its axes and
+    the profile's recipe), so that runs of an earlier recipe are not counted towards it."""
+    if profile not in GRIDS:
+        return str(len(recs))
+    recipe = asdict(PROFILES[profile].recipes["resnet18"])
+    axes = tables.expand(GRIDS[profile], profile)
+    cells = [{**recipe, **{k: v for k, v in cell.items() if k != "profile"}} for cell in axes]
+    inside = sum(any(all(r["params"].get(k) == v for k, v in cell.items()) for cell in cells) for r in recs)
+    return f"{len(recs)}; {inside} of them of the current grid's {len(cells)} cells"
+
+
 def show_profile(loaded, profile: str) -> None:
     """Fig. 6 redrawn for one profile (one figure per corruption mode and training length), its mAP table,
     and the "What was run" box; a line saying so when the profile has no records."""
@@ -398,8 +410,7 @@ def show_profile(loaded, profile: str) -> None:
                          "t interval over runs."))
         display(map_table(part))
     display(Markdown("**What was run**"))
-    display(tables.box(recs, PAPER_SETUP, profile, tables.grid_size(GRIDS, profile),
-                                network=network(recs)))
+    display(tables.box(recs, PAPER_SETUP, profile, network=network(recs), runs=grid_runs(recs, profile)))
 
 
 # The pilot that chose the `real` recipe's number of epochs: its rule, stated before its runs, and its table.
@@ -465,13 +476,20 @@ def pilot_section(loaded) -> None:
 
 
 def pilot_numbers(loaded) -> dict[str, object]:
-    """What the page's prose says of the pilot: the epochs its rule chooses, what that doubling adds and what the
-    doubling before it added, the rule's threshold, and the epochs the `real` recipe trains for."""
+    """What the page's prose says of the pilot, as text: the epochs its rule chooses, what that doubling adds and
+    what the doubling before it added, the rule's threshold, the mean overall mAP at each length, and the epochs
+    the `real` recipe trains for."""
     rows = pilot_rows(loaded.of(profile=PILOT).records)
-    chosen, gains = pilot_choice(rows) if len(rows) else None, doubling_gains(rows) if len(rows) else pd.Series()
-    return {"multilabel_pilot_epochs": chosen or "none yet", "multilabel_pilot_threshold": PILOT_GAIN,
-            "multilabel_pilot_gain": gains.get(chosen, np.nan), "multilabel_pilot_gain_before":
-                gains.get(chosen // 2, np.nan) if chosen else np.nan,
+    chosen = pilot_choice(rows) if len(rows) else None
+    gains = doubling_gains(rows) if len(rows) else pd.Series(dtype=float)
+    means = rows.groupby("epochs").overall.mean()
+
+    def gain(epochs):
+        return claims.signed(gains[epochs]) if epochs in gains and not np.isnan(gains[epochs]) else "–"
+
+    return {"multilabel_pilot_epochs": chosen or "none yet", "multilabel_pilot_threshold": f"{PILOT_GAIN:g}",
+            "multilabel_pilot_gain": gain(chosen), "multilabel_pilot_gain_before": gain((chosen or 0) // 2),
+            **{f"multilabel_pilot_overall_e{e}": points(means.get(e, np.nan)) for e in PILOT_EPOCHS},
             "multilabel_real_epochs": REAL_RECIPE.epochs}
 
 
@@ -480,29 +498,44 @@ def glue_pilot(loaded) -> None:
     tables.glue(pilot_numbers(loaded))
 
 
-def slice_numbers(part: pd.DataFrame, key: str) -> dict[str, object]:
+def points(value: float) -> str:
+    """A mean mAP for prose: one decimal, "–" when there is none."""
+    return "–" if value is None or np.isnan(value) else f"{value:.1f}"
+
+
+SLICE_NUMBERS = ("corrupted_first", "corrupted_last", "clean_first", "clean_last", "overall_first", "clean_change",
+                 "verdict")
+
+
+def slice_numbers(part: pd.DataFrame, key: str) -> dict[str, str]:
     """For the runs of one mode and case: mean mAP (%) of each group at the lowest and highest p, and the clean
-    group's change over p with its verdict ("–" without runs)."""
+    group's change over p with its verdict, as text ("–" without runs)."""
     if part.empty:
-        return {f"{key}_{name}": "–" for name in ("corrupted_first", "corrupted_last", "clean_first", "clean_last",
-                                                  "overall_first", "clean_change", "verdict")}
+        return {f"{key}_{name}": "–" for name in SLICE_NUMBERS}
     first, last = part[part.p == part.p.min()], part[part.p == part.p.max()]
     verdict = clean_claim(part, "real", part.dataset.iloc[0], part["mode"].iloc[0], int(part.case.iloc[0]))
-    means = {f"{group}_{end}": 100 * cell[f"map_{group}"].mean() for end, cell in (("first", first), ("last", last))
-             for group in ("corrupted", "clean", "overall")}
-    return {**{f"{key}_{name}": value for name, value in means.items() if name != "overall_last"},
+    means = {f"{group}_{end}": points(100 * cell[f"map_{group}"].mean())
+             for end, cell in (("first", first), ("last", last)) for group in ("corrupted", "clean", "overall")}
+    return {**{f"{key}_{name}": value for name, value in means.items() if name in SLICE_NUMBERS},
             f"{key}_clean_change": verdict.ours, f"{key}_verdict": verdict.verdict}
 
 
+EARLIER_EPOCHS = (2, 4)  # the lengths of the earlier `real` recipe's records (2, and swap at three p for 4)
+
+
 def real_numbers(loaded) -> dict[str, object]:
-    """What the page's prose says of the `real` runs of the current recipe, per mode and case (keys
-    multilabel_swap1_…, multilabel_flip2_…), with their number of runs and seeds."""
-    frame = loaded.of(profile="real", epochs=REAL_RECIPE.epochs).frame
-    out = {"multilabel_real_runs": len(frame), "multilabel_real_seeds": frame.seed.nunique() if len(frame) else 0}
-    for mode in ("swap", "flip"):
-        for case in CASES:
-            part = frame[(frame["mode"] == mode) & (frame.case == case)] if len(frame) else frame
-            out.update(slice_numbers(part, f"multilabel_{mode}{case}"))
+    """What the page's prose says of the `real` runs, per number of epochs (the earlier recipe's and the
+    current one's), mode and case (keys multilabel_e8_swap1_…), with each length's number of runs and seeds."""
+    frame = loaded.of(profile="real").frame
+    out = {}
+    for epochs in (*EARLIER_EPOCHS, REAL_RECIPE.epochs):
+        runs = frame[frame.epochs == epochs] if len(frame) else frame
+        out[f"multilabel_e{epochs}_runs"] = len(runs)
+        out[f"multilabel_e{epochs}_seeds"] = runs.seed.nunique() if len(runs) else 0
+        for mode in ("swap", "flip"):
+            for case in CASES:
+                part = runs[(runs["mode"] == mode) & (runs.case == case)] if len(runs) else runs
+                out.update(slice_numbers(part, f"multilabel_e{epochs}_{mode}{case}"))
     return out
 
 

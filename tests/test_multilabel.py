@@ -299,7 +299,7 @@ def fake_record(profile="real", mode="swap", epochs=2, case=1, p=0.0, seed=0, ma
     """A record with the fields the page reads."""
     params = {"dataset": "mnist-fashion-mosaics", "mode": mode, "epochs": epochs, "case": case, "p": p, "seed": seed,
               "split_seed": 0, "width": 0.25, "stem": "imagenet", "image_size": 56, "batch_size": 64,
-              "optimizer": "adam", "lr": 0.002, "weight_decay": 0.0001, "schedule": "cosine"}
+              "optimizer": "adam", "lr": 0.002, "weight_decay": 0.0001, "schedule": "cosine", "augment": False}
     names = [str(d) for d in range(10)] + [f"garment {g}" for g in range(10)]
     result = {"map_clean": map_clean, "map_corrupted": 0.8 - 0.6 * p, "map_overall": 0.7, "device": "cpu",
               "wall_time_s": 30.0, "corrupted_labels": list(range(12)) if case == 1 else list(range(12, 20)),
@@ -353,7 +353,7 @@ def test_real_section_draws_one_figure_and_table_per_mode_and_length(monkeypatch
     box = dict(zip(tables[-1][""], tables[-1]["these runs"]))
     assert box["network"] == ("ResNet18 × 0.25 width (imagenet stem) at 56 pixels, 20 sigmoid outputs; "
                               "700,000 parameters")
-    assert box["runs"].startswith("36 of the grid's")
+    assert box["runs"] == "36; 0 of them of the current grid's 160 cells"
     plt.close("all")
 
 
@@ -453,29 +453,30 @@ def test_pilot_section_shows_one_row_per_length(monkeypatch):
 
 def test_pilot_numbers_name_the_choice_and_the_recipe():
     numbers = multilabel.pilot_numbers(loaded_of(REAL + PILOT))
-    assert numbers["multilabel_pilot_epochs"] == 4 and numbers["multilabel_pilot_threshold"] == 1.0
-    assert numbers["multilabel_pilot_gain"] == pytest.approx(0.5)
-    assert numbers["multilabel_pilot_gain_before"] == pytest.approx(10.0)
+    assert numbers["multilabel_pilot_epochs"] == 4 and numbers["multilabel_pilot_threshold"] == "1"
+    assert numbers["multilabel_pilot_gain"] == "+0.5" and numbers["multilabel_pilot_gain_before"] == "+10.0"
+    assert numbers["multilabel_pilot_overall_e2"] == "70.0" and numbers["multilabel_pilot_overall_e16"] == "81.0"
     assert numbers["multilabel_real_epochs"] == multilabel.REAL_RECIPE.epochs
-    assert multilabel.pilot_numbers(loaded_of(REAL))["multilabel_pilot_epochs"] == "none yet"
+    empty = multilabel.pilot_numbers(loaded_of(REAL))
+    assert empty["multilabel_pilot_epochs"] == "none yet" and empty["multilabel_pilot_gain"] == "–"
+    assert empty["multilabel_pilot_overall_e8"] == "–"
 
 
-def test_real_numbers_read_the_current_recipe_per_mode_and_case():
+def test_real_numbers_read_each_length_per_mode_and_case():
     current = multilabel.REAL_RECIPE.epochs
     recs = [fake_record(mode=mode, epochs=current, case=case, p=p, seed=seed, map_clean=0.8 + 0.02 * p + 0.001 * seed)
             for mode in ("swap", "flip") for case in (1, 2) for p in (0.0, 0.5, 1.0) for seed in (0, 1, 2)]
-    other = [fake_record(epochs=current + 1, p=p, seed=seed, map_clean=0.1) for p in (0.0, 1.0) for seed in (0, 1, 2)]
-    numbers = multilabel.real_numbers(loaded_of(recs + other + PILOT))
-    assert numbers["multilabel_real_runs"] == 36 and numbers["multilabel_real_seeds"] == 3
-    assert numbers["multilabel_swap1_corrupted_first"] == pytest.approx(80.0)
-    assert numbers["multilabel_flip2_corrupted_last"] == pytest.approx(20.0)
-    assert numbers["multilabel_swap2_clean_first"] == pytest.approx(80.1)
-    assert numbers["multilabel_swap2_clean_last"] == pytest.approx(82.1)
-    assert numbers["multilabel_flip1_overall_first"] == pytest.approx(70.0)
-    assert numbers["multilabel_swap1_clean_change"].startswith("+2.0 [") and numbers["multilabel_swap1_verdict"] == (
-        claims.FAILS)
-    empty = multilabel.real_numbers(loaded_of(other))
-    assert empty["multilabel_real_runs"] == 0 and empty["multilabel_flip1_verdict"] == "–"
+    earlier = [fake_record(epochs=2, p=p, seed=seed, map_clean=0.1) for p in (0.0, 1.0) for seed in (0, 1)]
+    numbers = multilabel.real_numbers(loaded_of(recs + earlier + PILOT))
+    key = f"multilabel_e{current}"
+    assert numbers[f"{key}_runs"] == 36 and numbers[f"{key}_seeds"] == 3
+    assert numbers[f"{key}_swap1_corrupted_first"] == "80.0" and numbers[f"{key}_flip2_corrupted_last"] == "20.0"
+    assert numbers[f"{key}_swap2_clean_first"] == "80.1" and numbers[f"{key}_swap2_clean_last"] == "82.1"
+    assert numbers[f"{key}_flip1_overall_first"] == "70.0"
+    assert numbers[f"{key}_swap1_clean_change"].startswith("+2.0 [") and numbers[f"{key}_swap1_verdict"] == claims.FAILS
+    assert numbers["multilabel_e2_runs"] == 4 and numbers["multilabel_e2_swap1_clean_first"] == "10.0"
+    assert numbers["multilabel_e2_swap1_verdict"] == claims.TOO_FEW and numbers["multilabel_e2_flip1_verdict"] == "–"
+    assert numbers["multilabel_e4_runs"] == 0 and numbers["multilabel_e4_swap2_clean_change"] == "–"
 
 
 def test_real_recipe_trains_for_the_epochs_the_published_pilot_chose():
@@ -486,3 +487,11 @@ def test_real_recipe_trains_for_the_epochs_the_published_pilot_chose():
         pytest.skip("no published pilot records")
     assert not problems and {r["params"]["epochs"] for r in recs} == set(multilabel.PILOT_EPOCHS)
     assert multilabel.pilot_choice(multilabel.pilot_rows(recs)) == multilabel.REAL_RECIPE.epochs
+
+
+def test_the_box_counts_only_runs_of_the_current_grid():
+    current = fake_record(epochs=multilabel.REAL_RECIPE.epochs, p=multilabel.TWELVE_P[1], seed=4)
+    assert multilabel.grid_runs([current, fake_record(epochs=2)], "real") == (
+        "2; 1 of them of the current grid's 160 cells")
+    assert multilabel.grid_runs([current], "smoke") == "1; 0 of them of the current grid's 12 cells"
+    assert multilabel.grid_runs([current], "nope") == "1"
