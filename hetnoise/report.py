@@ -37,10 +37,12 @@ def skipped(problems: list[str]) -> None:
 
 
 def section(study: str, name: str, results=None) -> None:
-    """One block of a study's page, drawn from its records (after naming any that could not be read)."""
+    """One block of a study's page, drawn from its records (after naming any that could not be read); its
+    figures are numbered after those of the page's earlier blocks (`plots.page`)."""
     loaded = load(study, results)
     skipped(loaded.problems)
     plots.style()
+    plots.page(study)
     studies.get(study).sections[name](loaded)
 
 
