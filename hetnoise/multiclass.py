@@ -344,12 +344,18 @@ def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+def fig4_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """What Fig. 4 plots: per data set, strategy and p, the mean, std and number of rows (clean classes × seeds)
+    of the clean class's and the corrupted classes' mean test accuracy, in %."""
+    frame = frame.assign(clean_pct=100 * frame.clean_acc, corrupted_pct=100 * frame.corrupted_acc)
+    return plots.summarise(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
+
+
 def figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = ""):
     """Fig. 4 redrawn in the paper's layout: clean-class and mean corrupted-class test accuracy (%) against
     p, left the corrupted label may take the clean class (include), right it may not (exclude); mean ± 1
     std over runs (clean classes and seeds); one row per data set."""
-    frame = frame.assign(clean_pct=100 * frame.clean_acc, corrupted_pct=100 * frame.corrupted_acc)
-    summary = plots.summarise(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
+    summary = fig4_numbers(frame)
     datasets = sorted(summary.dataset.unique())
     fig, axes = plt.subplots(len(datasets), 2, figsize=(6.1, 3.3 * len(datasets)), squeeze=False, sharey=True)
     for row, dset in zip(axes, datasets):
@@ -369,20 +375,49 @@ def figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = 
         row[0].set_ylabel("test accuracy (%)")
     axes[0][0].legend(loc="center left")
     if subtitle:
-        fig.suptitle(subtitle, fontsize=9, color="#555555")
+        fig.suptitle(subtitle, fontsize=9)
     return fig
+
+
+def by_strategy(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """A figure's rows per strategy, in the order of its panels (include, then exclude)."""
+    return [(strategy, table[table.strategy == strategy]) for strategy in ("include", "exclude")
+            if (table.strategy == strategy).any()]
+
+
+def panel_rows(table: pd.DataFrame) -> list[pd.Series]:
+    """A figure's rows in the order of its panels (include, then exclude)."""
+    return [row for _, part in by_strategy(table) for _, row in part.iterrows()]
+
+
+def fig4_alt(summary: pd.DataFrame, paper_knee: float | None, where: str) -> str:
+    """Fig. 4's alt text: what it plots for `where`, and each line's accuracy at the smallest and largest p."""
+    lines = " ".join(f"{strategy.capitalize()}: clean class {plots.trend(cells, 'p', 'clean_pct_mean', ' %')}; "
+                     f"corrupted classes {plots.trend(cells, 'p', 'corrupted_pct_mean', ' %')}."
+                     for strategy, cells in by_strategy(summary))
+    knee = (f" A dashed line at p = {paper_knee:g}, up to which the paper saw the corrupted classes hold."
+            if paper_knee is not None else "")
+    return (f"Fig. 4 redrawn for {where}: test accuracy in % against the corruption probability p of the clean "
+            f"class (green) and the mean of the corrupted classes (orange), mean and spread over runs, include "
+            f"left and exclude right. {lines}{knee}")
+
+
+def precision_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the precision figure plots: per strategy and p, the clean class's test accuracy and precision (mean,
+    std) and F1 (mean), in %, over the rows that recorded its precision, and their number."""
+    frame = frame[frame.clean_precision.notna()] if "clean_precision" in frame else frame.iloc[:0]
+    part = frame.assign(acc=100 * frame.clean_acc, prec=100 * frame.clean_precision, f1=100 * frame.clean_f1)
+    return plots.summarise(part, ["strategy", "p"], ["acc", "prec", "f1"]).drop(columns="f1_std")
 
 
 def precision_figure(frame: pd.DataFrame, subtitle: str = ""):
     """Clean-class test precision beside its accuracy (recall) and F1, in %, against p; include left,
     exclude right. Under include the clean class can become a sink for other classes' images: its
     accuracy then stays high while its precision falls. Runs without a recorded precision are left out."""
-    frame = frame[frame.clean_precision.notna()] if "clean_precision" in frame else frame.iloc[:0]
+    numbers = precision_numbers(frame)
     fig, axes = plt.subplots(1, 2, figsize=(6.1, 3.2), sharey=True, squeeze=False)
     for ax, strategy in zip(axes[0], ("include", "exclude")):
-        part = frame[frame.strategy == strategy]
-        part = part.assign(acc=100 * part.clean_acc, prec=100 * part.clean_precision, f1=100 * part.clean_f1)
-        cells = plots.summarise(part, ["p"], ["acc", "prec", "f1"])
+        cells = numbers[numbers.strategy == strategy].sort_values("p")
         plots.band(ax, cells.p, cells.acc_mean, cells.acc_std, plots.CLEAN, "accuracy (recall)")
         plots.band(ax, cells.p, cells.prec_mean, cells.prec_std, plots.CORRUPT, "precision", marker="s")
         ax.plot(cells.p, cells.f1_mean, color=plots.OVERALL, ls="--", lw=1.2, label="F1")
@@ -394,80 +429,140 @@ def precision_figure(frame: pd.DataFrame, subtitle: str = ""):
     return fig
 
 
+def precision_alt(numbers: pd.DataFrame, where: str) -> str:
+    """The precision figure's alt text: what it plots, and the clean class's precision and accuracy at the
+    smallest and largest p under each strategy."""
+    lines = " ".join(f"{strategy.capitalize()}: precision {plots.trend(cells, 'p', 'prec_mean', ' %')}; "
+                     f"accuracy {plots.trend(cells, 'p', 'acc_mean', ' %')}."
+                     for strategy, cells in by_strategy(numbers))
+    return (f"The clean class's test precision (orange), accuracy or recall (green) and F1 (dashed) in % against "
+            f"the corruption probability p, {where}, include left and exclude right. {lines}")
+
+
+def train_curves(records: list[dict]) -> list[dict]:
+    """The records whose history kept the accuracy on the noisy training labels of every epoch."""
+    return [r for r in records if any("train_acc" in epoch for epoch in r["result"]["history"]["epochs"])]
+
+
+MEMORISATION = ["noisy training labels", "true validation labels", "most without memorising"]
+
+
+def memorisation_numbers(records: list[dict]) -> pd.DataFrame:
+    """What the memorisation figure plots: per strategy, p and epoch, the mean over runs of the accuracy (%) on
+    the noisy training labels, on the true validation labels, and the most reachable on the noisy labels
+    without memorising (`noise.unmemorised_accuracy`); empty without such curves."""
+    rows = []
+    for record in train_curves(records):
+        res, prm = record["result"], record["params"]
+        ceiling = 100 * noise.unmemorised_accuracy(res["noise"]["num_classes"], prm["p"], res["noise"]["clean"],
+                                                   prm["strategy"], res["noise"]["counts"])
+        rows += [{"strategy": prm["strategy"], "p": prm["p"], "epoch": epoch["epoch"],
+                  MEMORISATION[0]: 100 * epoch["train_acc"], MEMORISATION[1]: 100 * epoch["val_acc"],
+                  MEMORISATION[2]: ceiling} for epoch in res["history"]["epochs"] if "train_acc" in epoch]
+    table = pd.DataFrame(rows, columns=["strategy", "p", "epoch", *MEMORISATION])
+    return table.groupby(["strategy", "p", "epoch"])[MEMORISATION].mean().reset_index()
+
+
 def memorisation_figure(records: list[dict], subtitle: str = ""):
     """Per-epoch accuracy on the noisy training labels (solid; training batches, dropout on) and on the
     true validation labels (dashed), mean over runs, one colour per p; include left, exclude right. The
     dotted line of each p is `noise.unmemorised_accuracy`: the most a network reaches on the noisy labels
     without memorising single images; above it, it memorises. None without such curves."""
-    rows = []
-    for record in records:
-        res, prm = record["result"], record["params"]
-        ceiling = None
-        for epoch in res["history"]["epochs"]:
-            if "train_acc" in epoch:
-                ceiling = ceiling or 100 * noise.unmemorised_accuracy(
-                    res["noise"]["num_classes"], prm["p"], res["noise"]["clean"], prm["strategy"],
-                    res["noise"]["counts"])
-                rows.append({"strategy": prm["strategy"], "p": prm["p"], "epoch": epoch["epoch"],
-                             "train": 100 * epoch["train_acc"], "val": 100 * epoch["val_acc"], "right": ceiling})
-    if not rows:
+    numbers = memorisation_numbers(records)
+    if numbers.empty:
         return None
-    df = pd.DataFrame(rows)
-    ps = sorted(df.p.unique())
+    ps = sorted(numbers.p.unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
     fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
     for ax, strategy in zip(axes, ("include", "exclude")):
         for p, colour in zip(ps, colours):
-            per_epoch = df[(df.strategy == strategy) & (df.p == p)].groupby("epoch").mean(numeric_only=True)
+            per_epoch = numbers[(numbers.strategy == strategy) & (numbers.p == p)]
             if per_epoch.empty:
                 continue
-            ax.plot(per_epoch.index, per_epoch.train, color=colour, label=f"p = {p:g}")
-            ax.plot(per_epoch.index, per_epoch.val, color=colour, ls="--", lw=1)
-            ax.axhline(per_epoch.right.mean(), color=colour, ls=":", lw=0.9)
+            ax.plot(per_epoch.epoch, per_epoch[MEMORISATION[0]], color=colour, label=f"p = {p:g}")
+            ax.plot(per_epoch.epoch, per_epoch[MEMORISATION[1]], color=colour, ls="--", lw=1)
+            ax.axhline(per_epoch[MEMORISATION[2]].mean(), color=colour, ls=":", lw=0.9)
         ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_ylabel("accuracy (%)")
     handles, names = axes[0].get_legend_handles_labels()
     key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1), (":", 0.9))]
-    fig.legend(handles + key, names + ["noisy training labels", "true validation labels", "most without memorising"],
-               loc="outside lower center", ncol=4, frameon=False)
+    fig.legend(handles + key, names + MEMORISATION, loc="outside lower center", ncol=4, frameon=False)
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
+
+
+def memorisation_alt(numbers: pd.DataFrame, where: str) -> str:
+    """The memorisation figure's alt text: what it plots, and each strategy's accuracies after the last epoch
+    at the largest p."""
+    top = numbers[numbers.p == numbers.p.max()]
+    last = top[top.epoch == top.epoch.max()]
+    lines = " ".join(f"{row.strategy.capitalize()}: {row[MEMORISATION[0]]:.1f} % on the noisy training labels "
+                     f"against at most {row[MEMORISATION[2]]:.1f} % without memorising, {row[MEMORISATION[1]]:.1f} % "
+                     "on the true validation labels." for row in panel_rows(last))
+    return (f"Accuracy in % per epoch on the noisy training labels (solid) and the true validation labels "
+            f"(dashed), {where}, one colour per p ({', '.join(f'{p:g}' for p in sorted(numbers.p.unique()))}), "
+            f"include left and exclude right; a dotted line per p marks the most a network reaches on the noisy "
+            f"labels without memorising. After epoch {top.epoch.max():g} at p = {numbers.p.max():g}: {lines}")
+
+
+def test_curves(records: list[dict]) -> list[dict]:
+    """The records whose history kept the test figures of every epoch (protocol 2)."""
+    return [r for r in records if any("test_per_class_acc" in epoch for epoch in r["result"]["history"]["epochs"])]
+
+
+EPOCH_LINES = ["corrupted classes (mean)", "clean class"]
+
+
+def epochs_numbers(records: list[dict]) -> pd.DataFrame:
+    """What the epochs figure plots: per strategy, p and epoch, the mean over runs of the test accuracy (%) of
+    the corrupted classes (their mean) and of the clean class; empty without per-epoch test figures."""
+    frames = [epoch_curves(r["result"]["history"], r["params"]["clean_class"])
+              .assign(p=r["params"]["p"], strategy=r["params"]["strategy"]) for r in test_curves(records)]
+    table = pd.concat(frames) if frames else pd.DataFrame(columns=["strategy", "p", "epoch", "corrupted", "clean"])
+    table = table.rename(columns=dict(zip(["corrupted", "clean"], EPOCH_LINES)))
+    return table.groupby(["strategy", "p", "epoch"])[EPOCH_LINES].mean().reset_index()
 
 
 def epochs_figure(records: list[dict], subtitle: str = ""):
     """Test accuracy after every epoch (protocol 2): the corrupted classes' mean (solid) and the clean class
     (dashed), mean over runs, one colour per p; include left, exclude right. It shows when the corrupted
     classes give way during training, which the last epoch alone does not. None without such figures."""
-    frames = []
-    for record in records:
-        curves = epoch_curves(record["result"]["history"], record["params"]["clean_class"])
-        if len(curves):
-            frames.append(curves.assign(p=record["params"]["p"], strategy=record["params"]["strategy"]))
-    if not frames:
+    numbers = epochs_numbers(records)
+    if numbers.empty:
         return None
-    table = pd.concat(frames)
-    ps = sorted(table.p.unique())
+    ps = sorted(numbers.p.unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
     fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
     for ax, strategy in zip(axes, ("include", "exclude")):
         for p, colour in zip(ps, colours):
-            per_epoch = table[(table.strategy == strategy) & (table.p == p)].groupby("epoch").mean(numeric_only=True)
+            per_epoch = numbers[(numbers.strategy == strategy) & (numbers.p == p)]
             if per_epoch.empty:
                 continue
-            ax.plot(per_epoch.index, per_epoch.corrupted, color=colour, label=f"p = {p:g}")
-            ax.plot(per_epoch.index, per_epoch.clean, color=colour, ls="--", lw=1)
+            ax.plot(per_epoch.epoch, per_epoch[EPOCH_LINES[0]], color=colour, label=f"p = {p:g}")
+            ax.plot(per_epoch.epoch, per_epoch[EPOCH_LINES[1]], color=colour, ls="--", lw=1)
         ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_ylabel("test accuracy (%)")
     handles, names = axes[0].get_legend_handles_labels()
     key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1))]
-    fig.legend(handles + key, names + ["corrupted classes (mean)", "clean class"], loc="outside lower center",
-               ncol=4, frameon=False)
+    fig.legend(handles + key, names + EPOCH_LINES, loc="outside lower center", ncol=4, frameon=False)
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
+
+
+def epochs_alt(numbers: pd.DataFrame, where: str) -> str:
+    """The epochs figure's alt text: what it plots, and each strategy's test accuracies after the last epoch at
+    the largest p."""
+    top = numbers[numbers.p == numbers.p.max()]
+    last = top[top.epoch == top.epoch.max()]
+    lines = " ".join(f"{row.strategy.capitalize()}: corrupted classes {row[EPOCH_LINES[0]]:.1f} %, clean class "
+                     f"{row[EPOCH_LINES[1]]:.1f} %." for row in panel_rows(last))
+    return (f"Test accuracy in % after each epoch, {where}: the corrupted classes' mean (solid) and the clean class "
+            f"(dashed), one colour per p ({', '.join(f'{p:g}' for p in sorted(numbers.p.unique()))}), include "
+            f"left and exclude right. After epoch {top.epoch.max():g} at p = {numbers.p.max():g}: {lines}")
 
 
 # The page's blocks, in this order: the paper's protocol first, its other data set next, the smoke check last.
@@ -519,45 +614,78 @@ def training_text(records: list[dict], protocol: int) -> str:
 def block(loaded, profile: str, dataset: str, protocol: int = STUDY_VERSION) -> None:
     """One profile × data set × protocol: Fig. 4 (at the last epoch, and beside it at the oracle checkpoint
     where recorded), what was run, the accuracy table and, beyond the smoke check, the clean class's
-    precision and the memorisation curves."""
+    precision and the curves per epoch."""
     chosen = [r for r in loaded.of(profile=profile, dataset=dataset).records if r.get("protocol") == protocol]
     part = tables.Loaded(chosen, tables.frame(chosen), loaded.problems)
-    frame, source = part.frame, ", ".join(sorted(part.frame.source.unique()))
-    runs = frame.run_id.nunique()
-    display(Markdown(heading(profile, dataset, frame, protocol)))
-    figure(frame, {dataset: knee_for(dataset)}, f"profile '{profile}' · {dataset} · {runs} runs ({source})\n"
-                                                f"{reading(protocol)} · mean ± 1 std over clean classes and seeds")
-    plt.show()
-    oracle = oracle_rows(chosen)
-    if oracle and profile != "smoke":
-        display(Markdown("**The same runs at the checkpoint of lowest clean-validation loss** (an oracle: a user "
-                         "with noisy labels has no clean validation split; shown beside the paper's protocol, "
-                         "not instead of it)."))
-        figure(tables.frame(oracle), {dataset: knee_for(dataset)},
-               f"profile '{profile}' · {dataset} · oracle checkpoint · {runs} runs · mean ± 1 std")
-        plt.show()
+    display(Markdown(heading(profile, dataset, part.frame, protocol)))
+    fig4_blocks(part, profile, dataset, protocol)
     display(Markdown("**What was run**"))
     size = tables.grid_size(GRIDS, profile, dataset=dataset) if protocol == STUDY_VERSION else None
     display(tables.box(part.records, PAPER_SETUP, profile, size,
                        training=training_text(part.records, protocol)))
     display(Markdown("**Test accuracy (%) per cell**: mean, standard deviation and number of runs."))
-    display(accuracy_table(frame))
-    if profile == "smoke":
+    display(accuracy_table(part.frame))
+    if profile != "smoke":
+        precision_block(part.frame, profile, dataset)
+        curves_blocks(part.records, profile, dataset)
+
+
+FIG4_CAPTION = ("Fig. 4 redrawn: test accuracy (%) of the clean class and the mean of the corrupted classes against "
+                "p, include left and exclude right, mean ± 1 std over clean classes and seeds")
+
+
+def fig4_blocks(part, profile: str, dataset: str, protocol: int) -> None:
+    """Fig. 4 at the block's reading and, beyond the smoke check, at the oracle checkpoint where recorded."""
+    frame, source = part.frame, ", ".join(sorted(part.frame.source.unique()))
+    runs, knee = frame.run_id.nunique(), knee_for(dataset)
+    where = f"{dataset}, profile {profile}"
+    plots.show(figure(frame, {dataset: knee}, f"profile '{profile}' · {dataset} · {runs} runs ({source})\n"
+                                              f"{reading(protocol)} · mean ± 1 std over clean classes and seeds"),
+               fig4_alt(fig4_numbers(frame), knee, f"{where}, {reading(protocol)}"), FIG4_CAPTION, frame,
+               fig4_numbers(frame), reading(protocol))
+    oracle = tables.frame(oracle_rows(part.records))
+    if oracle.empty or profile == "smoke":
         return
-    measured = int(frame.clean_precision.notna().sum()) if "clean_precision" in frame else 0
-    if measured:
-        display(Markdown(f"**Is the clean class a sink?** Its test precision beside its accuracy, from the "
-                         f"{measured} of these {len(frame)} runs that recorded it."))
-        precision_figure(frame, f"{dataset} · clean class · mean ± 1 std over runs")
-        plt.show()
-    if epochs_figure(part.records, f"{dataset} · test accuracy after each epoch · mean over runs per p") is not None:
+    display(Markdown("**The same runs at the checkpoint of lowest clean-validation loss** (an oracle: a user "
+                     "with noisy labels has no clean validation split; shown beside the paper's protocol, "
+                     "not instead of it)."))
+    plots.show(figure(oracle, {dataset: knee}, f"profile '{profile}' · {dataset} · oracle checkpoint · {runs} runs · "
+                                               "mean ± 1 std"),
+               fig4_alt(fig4_numbers(oracle), knee, f"{where}, at the oracle checkpoint"), FIG4_CAPTION, oracle,
+               fig4_numbers(oracle), "oracle checkpoint: lowest clean-validation loss")
+
+
+def precision_block(frame: pd.DataFrame, profile: str, dataset: str) -> None:
+    """The clean class's precision beside its accuracy, from the runs that recorded it (none: nothing)."""
+    measured = frame[frame.clean_precision.notna()] if "clean_precision" in frame else frame.iloc[:0]
+    if measured.empty:
+        return
+    display(Markdown(f"**Is the clean class a sink?** Its test precision beside its accuracy, from the "
+                     f"{len(measured)} of these {len(frame)} runs that recorded it."))
+    numbers = precision_numbers(frame)
+    plots.show(precision_figure(frame, f"{dataset} · clean class · mean ± 1 std over runs"),
+               precision_alt(numbers, f"{dataset}, profile {profile}"),
+               "The clean class's test precision, accuracy (recall) and F1 (%) against p, include left and exclude "
+               "right, mean ± 1 std over runs", measured, numbers)
+
+
+def curves_blocks(records: list[dict], profile: str, dataset: str) -> None:
+    """Test accuracy after every epoch, then the memorisation curves, each where its runs recorded it."""
+    where = f"{dataset}, profile {profile}"
+    numbers = epochs_numbers(records)
+    if len(numbers):
         display(Markdown("**When do the corrupted classes give way?** Test accuracy after every epoch of the "
                          "corrupted classes (solid) and the clean class (dashed); the headline reads the last."))
-        plt.show()
-    if memorisation_figure(part.records, f"{dataset} · mean over runs per p") is not None:
+        plots.show(epochs_figure(records, f"{dataset} · test accuracy after each epoch · mean over runs per p"),
+                   epochs_alt(numbers, where), "Test accuracy (%) after each epoch of the corrupted classes and the "
+                   "clean class, one colour per p, mean over runs", test_curves(records), numbers)
+    numbers = memorisation_numbers(records)
+    if len(numbers):
         display(Markdown("**Does the network memorise the noisy labels?** Accuracy per epoch on the noisy "
                          "training labels and on the true validation labels."))
-        plt.show()
+        plots.show(memorisation_figure(records, f"{dataset} · mean over runs per p"), memorisation_alt(numbers, where),
+                   "Accuracy (%) per epoch on the noisy training labels and the true validation labels, with the most "
+                   "reachable without memorising, one colour per p, mean over runs", train_curves(records), numbers)
 
 
 def runs_section(loaded) -> None:

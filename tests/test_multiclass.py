@@ -10,8 +10,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Markdown  # noqa: E402
 
-from hetnoise import claims, data, multiclass, noise, report, studies, tables  # noqa: E402
+from hetnoise import claims, data, multiclass, noise, plots, report, studies, tables  # noqa: E402
 from hetnoise.spec import Recipe  # noqa: E402
+from test_plots import figure_parts  # noqa: E402
 
 RESULT_KEYS = ["clean_acc", "corrupted_acc", "clean_precision", "clean_f1", "test_acc", "per_class_acc",
                "per_class_precision", "confusion", "reading", "final_epoch", "oracle", "noise", "history",
@@ -208,17 +209,15 @@ def grid(profile, dataset, precision=True):
 
 @pytest.fixture
 def shown(monkeypatch):
-    """What the page's blocks display (`displayed`) and how many figures each `plt.show()` showed (`figures`)."""
+    """What the page's blocks display (`displayed`) and the parts of each figure they show (`figures`, see
+    test_plots.figure_parts); afterwards no figure is left open for the notebook to show a second time."""
     out = {"displayed": [], "figures": []}
-
-    def show():
-        out["figures"].append(len(plt.get_fignums()))
-        plt.close("all")
-
     monkeypatch.setattr(multiclass, "display", out["displayed"].append)
-    monkeypatch.setattr(plt, "show", show)
+    monkeypatch.setattr(plots, "display", lambda obj: out["figures"].append(figure_parts(obj.data)))
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0})
     plt.close("all")
-    return out
+    yield out
+    assert not plt.get_fignums()
 
 
 def markdown(displayed):
@@ -238,7 +237,12 @@ def test_runs_section_draws_every_profile_in_the_page_order(shown):
                         "### fashion-mnist, profile `fashion`, the last epoch (local records)",
                         "### Pipeline check: `smoke` profile, digits\n\nA toy run of the whole pipeline (bundled 8×8 "
                         "digits, a few epochs); it checks the code, not the paper's claim."]
-    assert shown["figures"] == [1, 1, 1, 1, 1, 1, 1]  # Fig. 4, precision, memorisation; the smoke check: Fig. 4 only
+    figures = shown["figures"]  # Fig. 4, precision, memorisation; the smoke check: Fig. 4 only
+    assert [figure["number"] for figure in figures] == list(range(1, 8))
+    assert len({figure["alt"] for figure in figures}) == 7 and "mnist, profile paper" in figures[0]["alt"]
+    assert ("Include: clean class 97.0 % at p = 0 to 97.0 % at p = 1; corrupted classes 95.0 % at p = 0 to 65.0 % "
+            "at p = 1." in figures[0]["alt"])
+    assert "drawn from 12 runs (profile paper, data set mnist, local records, the last epoch)" in figures[0]["caption"]
     texts = markdown(shown["displayed"])
     assert texts.count("**What was run**") == 3
     assert any(text.startswith("**Is the clean class a sink?**") and "from the 12 of these 12 runs" in text
@@ -248,9 +252,26 @@ def test_runs_section_draws_every_profile_in_the_page_order(shown):
     assert "12 of the grid's" in boxes[0].set_index("").loc["runs", "these runs"]
 
 
+def test_each_figure_downloads_the_numbers_it_plots(shown):
+    recs = grid("paper", "mnist")
+    multiclass.block(loaded_of(recs), "paper", "mnist")
+    frame = tables.frame(recs)
+    expected = [multiclass.fig4_numbers(frame), multiclass.precision_numbers(frame),
+                multiclass.memorisation_numbers(recs)]
+    assert len(shown["figures"]) == len(expected)
+    for figure, numbers in zip(shown["figures"], expected):
+        pd.testing.assert_frame_equal(figure["numbers"], numbers, check_dtype=False)
+    fig = multiclass.figure(frame)
+    clean, corrupted = fig.axes[0].get_lines()[:2]  # the include panel
+    include = expected[0][expected[0].strategy == "include"]
+    assert list(clean.get_ydata()) == include.clean_pct_mean.tolist()
+    assert list(corrupted.get_ydata()) == include.corrupted_pct_mean.tolist()
+    plt.close(fig)
+
+
 def test_block_without_precision_leaves_out_the_precision_figure(shown):
     multiclass.block(loaded_of(grid("paper", "mnist", precision=False)), "paper", "mnist")
-    assert shown["figures"] == [1, 1]
+    assert len(shown["figures"]) == 2
     assert not any(text.startswith("**Is the clean class a sink?**") for text in markdown(shown["displayed"]))
 
 
@@ -288,10 +309,14 @@ def test_a_p0_record_stands_for_every_clean_class_under_both_strategies():
     assert oracle["result"]["clean_acc"] == 0.5
 
 
-def test_section_renders_the_published_records(tmp_path, monkeypatch):
-    """`report.section` as the page calls it, from an empty results folder: the published records render."""
-    monkeypatch.setattr(plt, "show", plt.close)
+def test_section_renders_the_published_records(shown, tmp_path):
+    """`report.section` as the page calls it, from an empty results folder: the published records render, their
+    figures numbered from 1, each with an alt text of its own."""
     report.section("multiclass", "runs", results=tmp_path)
+    figures = shown["figures"]
+    assert [figure["number"] for figure in figures] == list(range(1, len(figures) + 1)) and len(figures) >= 3
+    assert len({figure["alt"] for figure in figures}) == len(figures)
+    assert figures[0]["csv_name"] == "multiclass-figure-1.csv" and "published records" in figures[0]["caption"]
 
 
 def test_epochs_figure_draws_test_accuracy_per_epoch_only_where_recorded():
@@ -303,4 +328,7 @@ def test_epochs_figure_draws_test_accuracy_per_epoch_only_where_recorded():
     figure = multiclass.epochs_figure([tested], "sub")
     lines = figure.axes[0].get_lines()
     assert figure is not None and [list(line.get_ydata()) for line in lines[:2]] == [[80.0, 70.0], [80.0, 70.0]]
+    numbers = multiclass.epochs_numbers([tested])
+    assert numbers[multiclass.EPOCH_LINES].values.tolist() == [[80.0, 80.0], [70.0, 70.0]]
+    assert "After epoch 2 at p = 0.5: Include: corrupted classes 70.0 %" in multiclass.epochs_alt(numbers, "mnist")
     plt.close("all")
