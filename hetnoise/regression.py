@@ -323,21 +323,32 @@ def _band(part: pd.DataFrame) -> str:
     return f"{part['band'].iloc[0]:g}" if "band" in part else "a few"
 
 
+ERROR_LINES = {"corrupted": "corrupted range", "clean": "clean range", "boundary": "clean, next to the corrupted range"}
+
+
+def error_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the errors figure plots: the test RMSE (°) of each range, mean, std and number of runs per cell, against
+    p at the σ with most p values (`axis` "p") and against σ at the p with most σ values (`axis` "sigma")."""
+    frame = frame.assign(**{name: np.sqrt(frame[f"mse_{name}"]) for name in ERROR_LINES})
+    sigma = frame.groupby("sigma").p.nunique().idxmax()
+    p_of_sigma = frame.groupby("p").sigma.nunique().idxmax()
+    table = pd.concat([plots.summarise(frame[frame.sigma == sigma], ["sigma", "p"], list(ERROR_LINES)).assign(axis="p"),
+                       plots.summarise(frame[frame.p == p_of_sigma], ["sigma", "p"], list(ERROR_LINES))
+                       .assign(axis="sigma")], ignore_index=True)
+    return table[["axis", *table.columns.drop("axis")]]
+
+
 def figure(frame: pd.DataFrame, subtitle: str = ""):
     """Test RMSE (°) of the clean range, the corrupted range and the clean angles next to it: left against p
     (at the σ with most p values), right against σ (at the p with most σ values); mean ± 1 std over seeds."""
-    frame = frame.assign(**{name: np.sqrt(frame[f"mse_{name}"]) for name in ("clean", "corrupted", "boundary")})
-    sigma = frame.groupby("sigma").p.nunique().idxmax()
-    p_of_sigma = frame.groupby("p").sigma.nunique().idxmax()
+    numbers = error_numbers(frame)
     fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.3), sharey=True)
-    for ax, part, x, label in ((axes[0], frame[frame.sigma == sigma], "p", f"p (σ = {sigma:g}°)"),
-                               (axes[1], frame[frame.p == p_of_sigma], "sigma", f"σ in degrees (p = {p_of_sigma:g})")):
-        s = plots.summarise(part, [x], ["clean", "corrupted", "boundary"]).sort_values(x)
-        plots.band(ax, s[x], s.corrupted_mean, s.corrupted_std, plots.CORRUPT, "corrupted range")
-        plots.band(ax, s[x], s.clean_mean, s.clean_std, plots.CLEAN, "clean range")
-        plots.band(ax, s[x], s.boundary_mean, s.boundary_std, plots.OVERALL, "clean, next to the corrupted range",
-                   marker="s")
-        ax.set(xlabel=label)
+    for ax, x in zip(axes, ("p", "sigma")):
+        s = numbers[numbers.axis == x].sort_values(x)
+        for name, colour, marker in (("corrupted", plots.CORRUPT, "o"), ("clean", plots.CLEAN, "o"),
+                                     ("boundary", plots.OVERALL, "s")):
+            plots.band(ax, s[x], s[f"{name}_mean"], s[f"{name}_std"], colour, ERROR_LINES[name], marker=marker)
+        ax.set(xlabel=f"p (σ = {s.sigma.iloc[0]:g}°)" if x == "p" else f"σ in degrees (p = {s.p.iloc[0]:g})")
     axes[0].set(ylabel="test RMSE (°)", ylim=(0, None))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
@@ -346,28 +357,67 @@ def figure(frame: pd.DataFrame, subtitle: str = ""):
     return fig
 
 
-def error_by_angle_figure(records: list[dict], subtitle: str = ""):
-    """Test MAE (°) per bin of true angle, mean over seeds, one line per p at the σ of the p axis; the
-    corrupted range shaded. Transfer from the noisy range would show first next to it."""
-    rows = [{"p": r["params"]["p"], "sigma": r["params"]["sigma"], "angle": c, "mae": m}
+def error_alt(numbers: pd.DataFrame, band: float, where: str) -> str:
+    """The errors figure's alt text: what it plots, and each range's RMSE at both ends of each axis."""
+    by_p, by_sigma = numbers[numbers.axis == "p"], numbers[numbers.axis == "sigma"]
+
+    def ends(part, x, name, x_unit=""):
+        return "; ".join(f"{ERROR_LINES[line]} {plots.trend(part, x, f'{line}_mean', '°', name, x_unit)}"
+                         for line in ERROR_LINES)
+
+    return (f"Test root mean squared error in degrees of the corrupted range (orange), the clean range (green) and "
+            f"the clean angles within {band:g}° of the corrupted range (purple), {where}, mean and spread over seeds. "
+            f"Left, against p at σ = {by_p.sigma.iloc[0]:g}°: {ends(by_p, 'p', 'p')}. Right, against σ at "
+            f"p = {by_sigma.p.iloc[0]:g}: {ends(by_sigma, 'sigma', 'σ', '°')}.")
+
+
+def angle_numbers(records: list[dict]) -> pd.DataFrame:
+    """What the error-per-angle figure plots: per p, at the σ with most p values, and per bin of true angle (its
+    centre, °), the test MAE (°), mean over seeds, and the number of runs."""
+    rows = [{"sigma": r["params"]["sigma"], "p": r["params"]["p"], "angle": c, "mae": m}
             for r in records
             for c, m in zip(r["result"]["error_by_angle"]["centre"], r["result"]["error_by_angle"]["mae"])]
     df = pd.DataFrame(rows)
-    sigma = df.groupby("sigma").p.nunique().idxmax()
-    df = df[df.sigma == sigma]
-    ps = sorted(df.p.unique())
+    df = df[df.sigma == df.groupby("sigma").p.nunique().idxmax()]
+    return df.groupby(["sigma", "p", "angle"]).mae.agg(mae="mean", runs="size").reset_index()
+
+
+def error_by_angle_figure(records: list[dict], subtitle: str = ""):
+    """Test MAE (°) per bin of true angle, mean over seeds, one line per p at the σ of the p axis; the
+    corrupted range shaded. Transfer from the noisy range would show first next to it."""
+    numbers = angle_numbers(records)
+    ps = sorted(numbers.p.unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
     prm = records[0]["params"]
     fig, ax = plt.subplots(figsize=(7.6, 3.3))
     ax.axvspan(prm["low"], prm["high"], color=plots.CORRUPT, alpha=0.1, label="corrupted range")
     for p, colour in zip(ps, colours):
-        g = df[df.p == p].groupby("angle").mae.mean()
-        ax.plot(g.index, g.values, marker="o", ms=3, color=colour, label=f"p = {p:g}")
+        line = numbers[numbers.p == p]
+        ax.plot(line.angle, line.mae, marker="o", ms=3, color=colour, label=f"p = {p:g}")
     ax.set(xlabel="true angle (°)", ylabel="test MAE (°)", ylim=(0, None))
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title=f"σ = {sigma:g}°", title_fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), title=f"σ = {numbers.sigma.iloc[0]:g}°",
+              title_fontsize=8)
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
+
+
+def angle_alt(numbers: pd.DataFrame, low: float, high: float, where: str) -> str:
+    """The error-per-angle figure's alt text: what it plots, and the mean MAE over the bins of each range at the
+    smallest and largest p."""
+    inside = numbers.angle.between(low, high)
+    ranges = {"corrupted": numbers[inside], "clean": numbers[~inside]}
+    means = {name: part.groupby("p").mae.mean().reset_index() for name, part in ranges.items()}
+    ps = ", ".join(f"{p:g}" for p in sorted(numbers.p.unique()))
+    return (f"Test mean absolute error in degrees per {BIN:g}-degree bin of true angle, {where}, one line per p "
+            f"({ps}) at σ = {numbers.sigma.iloc[0]:g}°, the corrupted range {low:g}° to {high:g}° shaded. Mean over "
+            f"the bins of the corrupted range {plots.trend(means['corrupted'], 'p', 'mae', '°')}; of the clean range "
+            f"{plots.trend(means['clean'], 'p', 'mae', '°')}.")
+
+
+def runs_of(frame: pd.DataFrame, numbers: pd.DataFrame) -> pd.DataFrame:
+    """The runs behind a figure's numbers: those of the (σ, p) cells it plots."""
+    return frame.merge(numbers[["sigma", "p"]].drop_duplicates(), on=["sigma", "p"])
 
 
 # ---------------------------------------------------------------------------------------- the book page
@@ -412,8 +462,12 @@ def block(part, profile: str, dataset: str) -> None:
     frame = part.frame
     source = ", ".join(sorted(frame.source.unique()))
     display(Markdown(heading(profile, dataset, source)))
-    figure(frame, f"profile '{profile}' · {dataset} · {len(frame)} runs ({source}) · mean ± 1 std over seeds")
-    plt.show()
+    numbers, where = error_numbers(frame), f"{dataset}, profile {profile}"
+    subtitle = f"profile '{profile}' · {dataset} · {len(frame)} runs ({source}) · mean ± 1 std over seeds"
+    plots.show(figure(frame, subtitle),
+               error_alt(numbers, frame.band.iloc[0], where), "Test RMSE (°) of the corrupted range, the clean range "
+               "and the clean angles next to it, against p (left) and σ (right), mean ± 1 std over seeds",
+               runs_of(frame, numbers), numbers)
     display(Markdown("**What was run**"))
     display(what_was_run(part.records, profile))
     display(Markdown("**Test error (degrees) per cell**: mean over runs; *boundary*: the clean angles within "
@@ -422,8 +476,10 @@ def block(part, profile: str, dataset: str) -> None:
     if profile == "smoke":
         return
     display(Markdown("**Where the error sits.** Test MAE per 5° bin of true angle, mean over seeds."))
-    error_by_angle_figure(part.records, f"{dataset} · mean over seeds per p")
-    plt.show()
+    numbers, prm = angle_numbers(part.records), part.records[0]["params"]
+    plots.show(error_by_angle_figure(part.records, f"{dataset} · mean over seeds per p"),
+               angle_alt(numbers, prm["low"], prm["high"], where), f"Test MAE (°) per {BIN:g}° bin of true angle, one "
+               "line per p, the corrupted range shaded, mean over seeds", runs_of(frame, numbers), numbers)
 
 
 def results(loaded) -> None:

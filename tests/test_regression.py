@@ -13,8 +13,9 @@ from IPython.display import Markdown
 from scipy import stats
 
 from conftest import papermill
-from hetnoise import claims, noise, regression, report, settings, tables
+from hetnoise import claims, noise, plots, regression, report, settings, tables
 from hetnoise.spec import Recipe
+from test_plots import figure_parts
 
 
 # ------------------------------------------------------------------------------------------- noise with p
@@ -267,20 +268,24 @@ def fake_loaded(profiles=("paper", "smoke")) -> tables.Loaded:
 
 @pytest.fixture
 def shown(monkeypatch):
-    """What the page's blocks display: Markdown texts, tables and the number of figures shown."""
-    out = {"markdown": [], "tables": [], "figures": 0}
+    """What the page's blocks display: Markdown texts, tables, the number of figures shown and their parts (see
+    test_plots.figure_parts); afterwards no figure is left open for the notebook to show a second time."""
+    out = {"markdown": [], "tables": [], "figures": 0, "parts": []}
 
     def display(obj):
         is_markdown = isinstance(obj, Markdown)
         out["markdown" if is_markdown else "tables"].append(obj.data if is_markdown else obj)
 
-    def show():
+    def show(obj):
         out["figures"] += 1
-        plt.close("all")
+        out["parts"].append(figure_parts(obj.data))
 
     monkeypatch.setattr(regression, "display", display)
-    monkeypatch.setattr(plt, "show", show)
-    return out
+    monkeypatch.setattr(plots, "display", show)
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0})
+    plt.close("all")
+    yield out
+    assert not plt.get_fignums()
 
 
 def test_results_shows_paper_first_and_the_smoke_check_last_without_its_angle_curve(shown):
@@ -291,6 +296,33 @@ def test_results_shows_paper_first_and_the_smoke_check_last_without_its_angle_cu
     assert shown["figures"] == 3  # paper: errors and error per angle; smoke: errors only
     assert sum(text.startswith("**Where the error sits.**") for text in shown["markdown"]) == 1
     assert "within 10° of the corrupted range" in shown["markdown"][2]
+
+
+def test_each_figure_has_its_own_alt_text_caption_and_numbers(shown):
+    loaded = fake_loaded(("paper",))
+    regression.results(loaded)
+    errors, angles = shown["parts"]
+    assert (errors["number"], angles["number"]) == (1, 2) and errors["alt"] != angles["alt"]
+    assert "Left, against p at σ = 20°: corrupted range 10.0° at p = 0 to 11.0° at p = 1" in errors["alt"]
+    assert "mean over the bins of the corrupted range 10.0° at p = 0 to 11.0° at p = 1" in angles["alt"].lower()
+    assert "drawn from 15 runs (profile paper, data set mnist, local records)" in errors["caption"]
+    assert "drawn from 9 runs" in angles["caption"]  # the error curve is drawn at σ = 20° only
+    pd.testing.assert_frame_equal(errors["numbers"], regression.error_numbers(loaded.frame), check_dtype=False)
+    pd.testing.assert_frame_equal(angles["numbers"], regression.angle_numbers(loaded.records), check_dtype=False)
+
+
+def test_figures_plot_their_numbers():
+    loaded = fake_loaded(("paper",))
+    numbers = regression.error_numbers(loaded.frame)
+    fig = regression.figure(loaded.frame)
+    corrupted = fig.axes[1].get_lines()[0]  # right panel: against σ
+    assert list(corrupted.get_xdata()) == [5, 20, 40]
+    assert list(corrupted.get_ydata()) == numbers[numbers.axis == "sigma"].corrupted_mean.tolist()
+    angles = regression.angle_numbers(loaded.records)
+    fig = regression.error_by_angle_figure(loaded.records)
+    assert [list(line.get_ydata()) for line in fig.axes[0].get_lines()] == [
+        angles[angles.p == p].mae.tolist() for p in (0.0, 0.5, 1.0)]
+    plt.close("all")
 
 
 def test_results_without_records_says_how_to_make_them(shown):
