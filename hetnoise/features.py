@@ -459,22 +459,30 @@ MEASURES = {"probe": ("probe: one vs rest,\nbalanced accuracy (%)", 100),
             "scatter": ("scatter ratio\n(between / within)", 1)}
 
 
+def measure_numbers(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """What a measure's figure plots: per strategy, layer and p, the clean class's and the corrupted classes' mean
+    value of `measure` (× its MEASURES scale), mean, std and number of rows (clean classes × seeds)."""
+    _, scale = MEASURES[measure]
+    parts = [plots.summarise(frame[["strategy", "p"]].assign(
+        layer=layer, clean=scale * frame[f"{measure}_clean_{layer}"],
+        corrupted=scale * frame[f"{measure}_corrupted_{layer}"]), ["strategy", "layer", "p"], ["clean", "corrupted"])
+        for layer in LAYERS]
+    return pd.concat(parts, ignore_index=True)
+
+
 def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
     """One measure (MEASURES) against p at each layer (columns), clean class and corrupted classes (mean), one
     row per strategy; mean ± 1 std over runs (clean classes and seeds)."""
-    label, scale = MEASURES[measure]
-    columns = [f"{measure}_{kind}_{layer}" for kind in ("clean", "corrupted") for layer in LAYERS]
-    summary = plots.summarise(frame.assign(**{name: scale * frame[name] for name in columns}), ["strategy", "p"],
-                              columns)
+    label, _ = MEASURES[measure]
+    numbers = measure_numbers(frame, measure)
     fig, axes = plt.subplots(2, len(LAYERS), figsize=(7.6, 4.4), sharex=True, sharey=measure != "scatter",
                              squeeze=False)
-    for row, strategy in zip(axes, ("exclude", "include")):
-        cells = summary[summary.strategy == strategy].sort_values("p")
+    for row, strategy in zip(axes, STRATEGIES):
         for ax, layer in zip(row, LAYERS):
+            cells = numbers[(numbers.strategy == strategy) & (numbers.layer == layer)].sort_values("p")
             for kind, colour, name in (("corrupted", plots.CORRUPT, "corrupted classes (mean)"),
                                        ("clean", plots.CLEAN, "clean class")):
-                column = f"{measure}_{kind}_{layer}"
-                plots.band(ax, cells.p, cells[f"{column}_mean"], cells[f"{column}_std"], colour, name)
+                plots.band(ax, cells.p, cells[f"{kind}_mean"], cells[f"{kind}_std"], colour, name)
             ax.set(title=f"{layer}, {strategy}", xlim=(-0.05, 1.05))
         row[0].set_ylabel(label)
     for ax in axes[-1]:
@@ -484,6 +492,26 @@ def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
+
+
+STRATEGIES = ("exclude", "include")  # the figures' rows, top to bottom
+MEASURE_WORDS = {"probe": "the one-vs-rest probe's balanced accuracy in %", "cka": "linear CKA to the p = 0 network",
+                 "scatter": "the scatter ratio (between-class over within-class scatter)"}
+
+
+def measure_alt(numbers: pd.DataFrame, measure: str, where: str) -> str:
+    """A measure figure's alt text: what it plots, and the clean and corrupted values at the first and last layer
+    at the largest p, per strategy."""
+    top = numbers[numbers.p == numbers.p.max()]
+    ends = (next(iter(LAYERS)), list(LAYERS)[-1])
+    lines = " ".join(f"{strategy.capitalize()}: " + ", ".join(
+        f"{layer} clean {row.clean_mean:.3g} and corrupted {row.corrupted_mean:.3g}"
+        for layer in ends for row in top[(top.strategy == strategy) & (top.layer == layer)].itertuples()) + "."
+        for strategy in STRATEGIES if (top.strategy == strategy).any())
+    return (f"{MEASURE_WORDS[measure].capitalize()} against the corruption probability p, {where}: ten panels, the "
+            f"layers {', '.join(LAYERS)} in columns, exclude (top) and include (bottom) in rows, each with the clean "
+            f"class (green) and the corrupted classes' mean (orange), mean and spread over runs. At p = "
+            f"{numbers.p.max():g}: {lines}")
 
 
 def depth_figure(per_layer: dict, clean_class: int | None):
@@ -530,13 +558,15 @@ def page_key(block: tuple[str, str, str]) -> tuple:
     return PAGE_ORDER.get(profile, 2), dataset, CHECKPOINTS.index(checkpoint)
 
 
+READ = {"final": "the last epoch", "oracle": "the checkpoint of lowest clean-validation loss (an oracle)"}
+
+
 def heading(profile: str, dataset: str, checkpoint: str, source: str) -> str:
     """The heading of a block; a smoke block says that it checks the code, not the claim."""
     if profile == "smoke":
         return (f"### Pipeline check: `smoke` profile, {dataset}, {checkpoint} checkpoint\n\nA toy run of the whole "
                 "pipeline (bundled 8×8 digits, a few epochs); it checks the code, not the claim.")
-    read = "the last epoch" if checkpoint == "final" else "the checkpoint of lowest clean-validation loss (an oracle)"
-    return f"### {dataset}, profile `{profile}`, weights of {read} ({source} records)"
+    return f"### {dataset}, profile `{profile}`, weights of {READ[checkpoint]} ({source} records)"
 
 
 def what_was_run(records: list[dict], profile: str, dataset: str, checkpoint: str):
@@ -576,11 +606,15 @@ def block(loaded, profile: str, dataset: str, checkpoint: str) -> None:
     source = ", ".join(sorted(frame.source.unique()))
     display(Markdown(heading(profile, dataset, checkpoint, source)))
     runs = frame.run_id.nunique()
+    where = f"{dataset}, profile {profile}, weights of {READ[checkpoint]}"
     for measure, text in FIGURE_TEXT.items():
         display(Markdown(text))
-        figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs ({source})\n"
-                               "mean ± 1 std over clean classes and seeds")
-        plt.show()
+        numbers = measure_numbers(frame, measure)
+        plots.show(figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs "
+                                          f"({source})\nmean ± 1 std over clean classes and seeds"),
+                   measure_alt(numbers, measure, where), f"{MEASURE_WORDS[measure].capitalize()} against p at each "
+                   "layer, clean class and corrupted classes, exclude above and include below, mean ± 1 std over "
+                   "clean classes and seeds", frame, numbers, f"weights of {READ[checkpoint]}")
     display(Markdown("**What was run**"))
     display(what_was_run(part.records, profile, dataset, checkpoint))
     display(Markdown("**At the largest p**, per layer: means over runs."))

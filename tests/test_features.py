@@ -11,7 +11,8 @@ from IPython.display import Markdown
 from scipy.stats import ortho_group
 
 from conftest import papermill
-from hetnoise import claims, data, features, models, multiclass, records, settings, sweep, tables, train
+from hetnoise import claims, data, features, models, multiclass, plots, records, settings, sweep, tables, train
+from test_plots import figure_parts
 
 NUM_CLASSES = 10
 
@@ -312,20 +313,24 @@ def test_claims_on_one_seed_are_too_few():
 # ---------------------------------------------------------------------------------------------------- page
 @pytest.fixture
 def shown(monkeypatch):
-    """What the page's blocks display: Markdown texts, tables and the number of figures shown."""
-    out = {"markdown": [], "tables": [], "figures": 0}
+    """What the page's blocks display: Markdown texts, tables, the number of figures shown and their parts (see
+    test_plots.figure_parts); afterwards no figure is left open for the notebook to show a second time."""
+    out = {"markdown": [], "tables": [], "figures": 0, "parts": []}
 
     def display(obj):
         is_markdown = isinstance(obj, Markdown)
         out["markdown" if is_markdown else "tables"].append(obj.data if is_markdown else obj)
 
-    def show():
+    def show(obj):
         out["figures"] += 1
-        plt.close("all")
+        out["parts"].append(figure_parts(obj.data))
 
     monkeypatch.setattr(features, "display", display)
-    monkeypatch.setattr(plt, "show", show)
-    return out
+    monkeypatch.setattr(plots, "display", show)
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0})
+    plt.close("all")
+    yield out
+    assert not plt.get_fignums()
 
 
 def test_the_page_shows_paper_first_final_before_oracle_and_the_smoke_check_last(shown):
@@ -335,6 +340,32 @@ def test_the_page_shows_paper_first_final_before_oracle_and_the_smoke_check_last
     assert "oracle" in headings[1] and headings[2].startswith("### Pipeline check: `smoke` profile")
     assert shown["figures"] == 4 * len(features.FIGURE_TEXT)  # paper and smoke, each at both checkpoints
     assert len(shown["tables"]) == 2 * 4  # what was run and the table at the largest p, per block
+
+
+def test_each_figure_has_its_own_alt_text_caption_and_numbers(shown):
+    loaded = fake_loaded(gaps={"fc2": 0.1})
+    features.block(loaded, "paper", "mnist", "final")
+    parts, frame = shown["parts"], loaded.of(checkpoint="final").frame
+    assert [part["number"] for part in parts] == [1, 2, 3] and len({part["alt"] for part in parts}) == 3
+    assert parts[0]["alt"].startswith("The one-vs-rest probe's balanced accuracy in % against the corruption "
+                                      "probability p, mnist, profile paper, weights of the last epoch")
+    assert "At p = 1: Exclude: conv1 clean 95.1 and corrupted 80, logits clean 95.1 and corrupted 80." in (
+        parts[0]["alt"])
+    assert ("drawn from 9 runs (profile paper, data set mnist, local records, weights of the last epoch)"
+            in parts[1]["caption"])
+    for part, measure in zip(parts, features.MEASURES):
+        pd.testing.assert_frame_equal(part["numbers"], features.measure_numbers(frame, measure), check_dtype=False)
+
+
+def test_figures_plot_their_numbers():
+    frame = fake_loaded(gaps={"fc2": 0.1}).frame
+    numbers = features.measure_numbers(frame, "cka")
+    fig = features.figure(frame, "cka")
+    corrupted, clean = fig.axes[3].get_lines()  # fc2, exclude
+    cells = numbers[(numbers.strategy == "exclude") & (numbers.layer == "fc2")]
+    assert list(corrupted.get_ydata()) == cells.corrupted_mean.tolist()
+    assert list(clean.get_ydata()) == cells.clean_mean.tolist()
+    plt.close(fig)
 
 
 def test_the_page_says_how_to_make_records_when_there_are_none(shown, tmp_path, monkeypatch):
