@@ -291,14 +291,39 @@ def load_all(study: str | None = None, profile: str | None = None,
     return out, problems
 
 
+def has_figures(notebook: dict) -> bool:
+    """Whether an executed notebook holds a drawn figure."""
+    return any(key.startswith("image/") for cell in notebook.get("cells", []) for out in cell.get("outputs", [])
+               for key in out.get("data", {}))
+
+
+def without_figures(notebook: dict) -> dict:
+    """The notebook with each drawn figure replaced by a line naming it (its alt text): a published copy
+    keeps every printed line and table while its figures, drawn again from the records on the book's
+    pages, would take three quarters of its size."""
+    for cell in notebook.get("cells", []):
+        for out in cell.get("outputs", []):
+            if any(key.startswith("image/") for key in out.get("data", {})):
+                alt = out.get("metadata", {}).get("image/png", {}).get("alt") or "a figure"
+                out["data"], out["metadata"] = {"text/plain": f"[figure left out of the published copy: {alt}]"}, {}
+    return notebook
+
+
+def publish_notebook(source: Path, dest: Path) -> None:
+    """Copy an executed notebook into a published folder: whole when no notebook there has figures yet (one
+    per profile is shown in full), else without its figures."""
+    notebook = json.loads(source.read_text())
+    shown = any(has_figures(json.loads(other.read_text())) for other in dest.parent.glob("*.ipynb"))
+    atomic_write_text(dest, json.dumps(without_figures(notebook) if shown else notebook, indent=1))
+
+
 def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.PathLike | None = None) -> int:
     """Copy the valid records of `results/study/profile` into the published folder, each with its
     executed notebook when it is the first run of its execution (a pack's notebook shows that one) and its
     first replicate (seed and split seed 0: the other replicates' notebooks differ only in numbers the
-    records hold, and would swell the repository). Returns the number of records copied; records already
-    published are left as they are."""
-    import shutil
-
+    records hold, and would swell the repository); one notebook per profile keeps its figures
+    (`publish_notebook`). Returns the number of records copied; records already published are left as
+    they are."""
     target = Path(to) if to else published_dir()
     if not Path(results).is_dir():
         raise ValueError(f"--results {results}: no such folder; name the folder the sweep wrote into")
@@ -314,7 +339,7 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
         first = r["params"].get("seed", 0) == 0 and r["params"].get("split_seed", 0) == 0
         if r["result"].get("pack_index", 0) == 0 and first and notebook.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(notebook, dest.with_suffix(".ipynb"))
+            publish_notebook(notebook, dest.with_suffix(".ipynb"))
         atomic_write_text(dest, Path(r["_path"]).read_text())
         copied += 1
     return copied

@@ -1,6 +1,7 @@
 """Tables of the runs behind the book: who ran what, where, how long, and their executed notebooks."""
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from hetnoise import grids, settings, studies
+from hetnoise.records import has_figures
 
 
 def key_params(study: str) -> tuple[str, ...]:
@@ -52,12 +54,14 @@ def versions_table(records: list[dict]) -> pd.DataFrame:
 
 
 def representative(records: list[dict], study: str) -> dict | None:
-    """The run of a study shown in full: one with its notebook kept, at the largest p not above 0.9, and
-    the first run of its execution (a packed notebook's figures show that one)."""
+    """The run of a study shown in full: one with its notebook kept, with its figures (a published copy may
+    have left them out), at the largest p not above 0.9, and the first run of its execution (a packed
+    notebook's figures show that one)."""
     kept = [r for r in records if r["study"] == study and notebook_of(r)]
     if not kept:
         return None
-    return max(kept, key=lambda r: (float(r["params"].get("p", 0)) <= 0.9, float(r["params"].get("p", 0)),
+    return max(kept, key=lambda r: (has_figures(json.loads(notebook_of(r).read_text())),
+                                    float(r["params"].get("p", 0)) <= 0.9, float(r["params"].get("p", 0)),
                                     r["result"].get("pack_index", 0) == 0, r["run_id"]))
 
 

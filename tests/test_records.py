@@ -94,6 +94,29 @@ def test_records_frame_flattens_params_and_scalar_results(tmp_path):
     assert frame.loc[0, "p"] == 0.1 and frame.loc[0, "clean_acc"] == 0.9 and "curve" not in frame
 
 
+def executed(alt: str) -> str:
+    """An executed notebook's text with one printed line and one figure."""
+    return json.dumps({"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "text": "epoch 1\n"},
+        {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+         "metadata": {"image/png": {"alt": alt}}}]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_published_notebooks_keep_their_figures_once_per_profile(tmp_path):
+    local, published = tmp_path / "results", tmp_path / "published"
+    paths = [records.save_run(local, "multiclass", smoke(p=p), RESULT) for p in (0.5, 0.7)]
+    for k, path in enumerate(paths):
+        path.with_suffix(".ipynb").write_text(executed(f"figure {k}"))
+    assert records.publish(local, "multiclass", "smoke", to=published) == 2
+    copies = [json.loads((published / "multiclass" / "smoke" / p.with_suffix(".ipynb").name).read_text())
+              for p in paths]
+    assert sorted(records.has_figures(nb) for nb in copies) == [False, True]
+    slim = next(nb for nb in copies if not records.has_figures(nb))
+    outputs = slim["cells"][0]["outputs"]
+    assert outputs[0]["text"] == "epoch 1\n"
+    assert outputs[1]["data"]["text/plain"].startswith("[figure left out of the published copy: figure ")
+
+
 def test_publish_and_load_all(tmp_path, monkeypatch):
     """Publishing copies valid records and the notebook of each execution's first run, first replicate;
     the book's reader takes published and local records, a run found in both once."""
