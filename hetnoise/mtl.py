@@ -392,7 +392,8 @@ GRIDS = {
         {"mode": ["stl"], "p": [0.0], "split_seed": [i], "seed": [i], "task2_design": list(TASK2[1:])})],
 }
 
-PUBLISHED = (Grid("real", "MNIST in two 5-class tasks, the paper's multi-task protocol on real images (CPU)"),)
+PUBLISHED = (Grid("real", "MNIST in two 5-class tasks, the paper's multi-task protocol on real images (CPU)"),
+             Grid("label-transfer-pilot", "MNIST, the pilot that chose the label-transfer design (not evidence)"))
 
 RESULT_FIELDS = {"task1_acc": (float, 0, 1), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)}
 
