@@ -743,6 +743,28 @@ def run_facts(recs: list[dict]) -> dict[str, str]:
     return facts
 
 
+def figure_numbers(part: pd.DataFrame, benefit: pd.DataFrame) -> pd.DataFrame:
+    """The numbers Fig. 5 is drawn from, per p (%): Task1 and Task2 of the multi-task runs (mean, std), the
+    single-task baseline and the benefit with its interval (points)."""
+    runs = part[part["mode"] == "mtl"]
+    summary = plots.summarise(runs.assign(task1_acc=100 * runs.task1_acc, task2_acc=100 * runs.task2_acc), ["p"],
+                              ["task1_acc", "task2_acc"]).sort_values("p")
+    stl = 100 * part[part["mode"] == "stl"].task1_acc
+    scaled = benefit.assign(**{c: 100 * benefit[c] for c in ("benefit", "low", "high")})
+    return summary.merge(scaled[["p", "benefit", "low", "high"]], on="p", how="left").assign(
+        stl_task1_mean=stl.mean(), stl_task1_std=stl.std()).round(3)
+
+
+def figure_alt(numbers: pd.DataFrame, profile: str, weight_decay: float) -> str:
+    """Fig. 5's alt text: what it plots and its end points, for a reader who cannot see it."""
+    first, last = numbers.iloc[0], numbers.iloc[-1]
+    return (f"Profile {profile}, weight decay {weight_decay:g}. Top: multi-task Task1 test accuracy from "
+            f"{first.task1_acc_mean:.1f} % at p = {first.p:g} to {last.task1_acc_mean:.1f} % at p = {last.p:g}, "
+            f"noisy Task2 from {first.task2_acc_mean:.1f} % to {last.task2_acc_mean:.1f} %, single-task Task1 "
+            f"{first.stl_task1_mean:.1f} % (dashed). Bottom: the transfer benefit, {first.benefit:+.1f} points at "
+            f"p = {first.p:g} and {last.benefit:+.1f} at p = {last.p:g}, with 95 % t intervals.")
+
+
 def show_weight_decay(part: pd.DataFrame, profile: str, weight_decay: float) -> None:
     """Fig. 5 of one profile at one weight decay, and its table of accuracies and benefits."""
     data_sets = ", ".join(sorted(part.dataset.unique()))
@@ -751,7 +773,11 @@ def show_weight_decay(part: pd.DataFrame, profile: str, weight_decay: float) -> 
                  (PAPER["benefit_p0"], PAPER["benefit_p1"]))
     fig.suptitle(f"profile '{profile}' · {data_sets} · {len(part)} runs over {part.split_seed.nunique()} split(s) on "
                  f"{', '.join(sorted(part.device.unique()))} · mean ± 1 std", fontsize=9, color="#555")
-    plt.show()
+    numbers = figure_numbers(part, benefit)
+    plots.show(fig, figure_alt(numbers, profile, weight_decay),
+               f"Fig. 5 redrawn, weight decay {weight_decay:g}: Task1 and the noisy Task2 against Task2's corruption "
+               "probability, the single-task baseline dashed, and the transfer benefit with its 95 % t interval",
+               runs=part, numbers=numbers)
     display(Markdown(accuracy_caption(part, benefit, weight_decay)))
     display(accuracy_table(part, benefit).style.hide(axis="index").format({"p": "{:g}"}))
 

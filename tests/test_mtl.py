@@ -334,9 +334,14 @@ def shown(monkeypatch):
         out.extend(mtl.plt.figure(n) for n in mtl.plt.get_fignums())
         mtl.plt.close("all")
 
+    def show_figure(fig, alt, what, runs, numbers, note=""):
+        out.extend([fig, {"alt": alt, "what": what, "runs": len(runs), "numbers": numbers}])
+        return len(out)
+
     mtl.plt.close("all")
     monkeypatch.setattr(mtl, "display", display)
     monkeypatch.setattr(mtl.plt, "show", show)
+    monkeypatch.setattr(mtl.plots, "show", show_figure)
     return out
 
 
@@ -345,6 +350,14 @@ def test_real_section_draws_a_figure_and_table_per_weight_decay_then_the_box(sho
     figures = [item for item in shown if isinstance(item, Figure)]
     assert [f.axes[0].get_title() for f in figures] == ["mnist, weight decay 0.0005", "mnist, weight decay 5e-05"]
     assert "profile 'real' · mnist · 15 runs over 3 split(s) on cpu" in figures[0]._suptitle.get_text()
+    shows = [item for item in shown if isinstance(item, dict)]
+    assert shows[0]["runs"] == 15 and shows[0]["alt"] != shows[1]["alt"]
+    assert shows[0]["alt"].startswith("Profile real, weight decay 0.0005. Top: multi-task Task1 test accuracy from "
+                                      "86.0 % at p = 0 to 81.1 % at p = 1")
+    numbers = shows[0]["numbers"]
+    assert list(numbers.p) == [0.0, 0.5, 0.818, 1.0] and numbers.benefit.iloc[0] == pytest.approx(5.0)
+    assert numbers.stl_task1_mean.iloc[0] == pytest.approx(81.0)
+    assert numbers.task2_acc_mean.iloc[0] == pytest.approx(98.0)
     captions = [item for item in shown if isinstance(item, str) and item.startswith("**Test accuracy")]
     assert len(captions) == 2 and "weight decay 0.0005" in captions[0]
     assert "each MTL run minus the STL run of its class split and seed" in captions[0]
