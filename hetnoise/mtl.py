@@ -659,6 +659,10 @@ def check_claims(frame: pd.DataFrame) -> list[Verdict]:
     return out
 
 
+# The colours of the paper's Fig. 5: single-task green, Task1 in the multi-task network red, Task2 blue.
+FIG5 = {"stl": plots.CLEAN, "task1": "#c0392b", "task2": "#2c7bb6"}
+
+
 def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit: tuple[float, float]):
     """Fig. 5 redrawn for the page width: top, Task1 and Task2 accuracy (%) of the multi-task network against p
     beside the single-task baseline (mean ± 1 std; the baseline dashed and drawn beneath, so an equal MTL line
@@ -669,20 +673,20 @@ def figure(part: pd.DataFrame, benefit: pd.DataFrame, title: str, paper_benefit:
     stl = 100 * part[part["mode"] == "stl"].task1_acc
     fig, axes = plt.subplots(2, 1, figsize=(6.0, 5.6), sharex=True)
     ax = axes[0]
-    plots.band(ax, summary.p, summary.task1_acc_mean, summary.task1_acc_std, plots.CLEAN, "Task1 (MTL)")
-    plots.band(ax, summary.p, summary.task2_acc_mean, summary.task2_acc_std, plots.CORRUPT, "Task2 (MTL, noisy)",
+    plots.band(ax, summary.p, summary.task1_acc_mean, summary.task1_acc_std, FIG5["task1"], "Task1 (MTL)")
+    plots.band(ax, summary.p, summary.task2_acc_mean, summary.task2_acc_std, FIG5["task2"], "Task2 (MTL, noisy)",
                marker="s")
     if len(stl):
-        ax.axhline(stl.mean(), color=plots.OVERALL, ls="--", lw=1.2, zorder=1.5, label=f"Task1 (STL), n={len(stl)}")
+        ax.axhline(stl.mean(), color=FIG5["stl"], ls="--", lw=1.2, zorder=1.5, label=f"Task1 (STL), n={len(stl)}")
         ax.axhspan(stl.mean() - np.nan_to_num(stl.std()), stl.mean() + np.nan_to_num(stl.std()),
-                   color=plots.OVERALL, alpha=0.12, lw=0, zorder=0.5)
+                   color=FIG5["stl"], alpha=0.12, lw=0, zorder=0.5)
     ax.set(ylabel="test accuracy (%)", ylim=(0, 102), title=title)
     ax.legend(loc="lower left")
     ax = axes[1]
     if not benefit.empty:
         below, above = (benefit.benefit - benefit.low).fillna(0), (benefit.high - benefit.benefit).fillna(0)
         ax.errorbar(benefit.p, 100 * benefit.benefit, yerr=[100 * below, 100 * above], marker="o", ms=4,
-                    color=plots.CLEAN, capsize=3, label="ours (95 % t interval over pairs)")
+                    color=FIG5["task1"], capsize=3, label="ours (95 % t interval over pairs)")
     ax.axhline(0, color="grey", lw=0.8)
     ax.plot([0, 1], list(paper_benefit), "s", color=plots.PAPER, label="paper (p = 0 and p = 1)")
     ax.set(xlabel="Task2 corruption probability p", ylabel="MTL − STL, Task1 (points)", title="transfer benefit")
