@@ -472,10 +472,10 @@ def measure_numbers(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
     """One measure (MEASURES) against p at each layer (columns), clean class and corrupted classes (mean), one
-    row per strategy; mean ± 1 std over runs (clean classes and seeds)."""
+    row per strategy; mean ± 1 std over runs (clean classes and seeds); page-wide at 10-pt text."""
     label, _ = MEASURES[measure]
     numbers = measure_numbers(frame, measure)
-    fig, axes = plt.subplots(2, len(LAYERS), figsize=(7.6, 4.4), sharex=True, sharey=measure != "scatter",
+    fig, axes = plt.subplots(2, len(LAYERS), figsize=(6.2, 4.8), sharex=True, sharey=measure != "scatter",
                              squeeze=False)
     for row, strategy in zip(axes, STRATEGIES):
         for ax, layer in zip(row, LAYERS):
@@ -483,8 +483,9 @@ def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
             for kind, colour, name in (("corrupted", plots.CORRUPT, "corrupted classes (mean)"),
                                        ("clean", plots.CLEAN, "clean class")):
                 plots.band(ax, cells.p, cells[f"{kind}_mean"], cells[f"{kind}_std"], colour, name)
-            ax.set(title=f"{layer}, {strategy}", xlim=(-0.05, 1.05))
-        row[0].set_ylabel(label)
+            ax.set(title=layer if strategy == STRATEGIES[0] else "", xlim=(-0.05, 1.05))
+            ax.locator_params(axis="y", nbins=4)
+        row[0].set_ylabel(f"{strategy}\n{label}")
     for ax in axes[-1]:
         ax.set_xlabel("p")
     handles, names = axes[0][0].get_legend_handles_labels()
@@ -495,8 +496,8 @@ def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
 
 
 STRATEGIES = ("exclude", "include")  # the figures' rows, top to bottom
-MEASURE_WORDS = {"probe": "the one-vs-rest probe's balanced accuracy in %", "cka": "linear CKA to the p = 0 network",
-                 "scatter": "the scatter ratio (between-class over within-class scatter)"}
+MEASURE_WORDS = {"probe": "The one-vs-rest probe's balanced accuracy in %", "cka": "Linear CKA to the p = 0 network",
+                 "scatter": "The scatter ratio (between-class over within-class scatter)"}  # each opens a sentence
 
 
 def measure_alt(numbers: pd.DataFrame, measure: str, where: str) -> str:
@@ -508,7 +509,7 @@ def measure_alt(numbers: pd.DataFrame, measure: str, where: str) -> str:
         f"{layer} clean {row.clean_mean:.3g} and corrupted {row.corrupted_mean:.3g}"
         for layer in ends for row in top[(top.strategy == strategy) & (top.layer == layer)].itertuples()) + "."
         for strategy in STRATEGIES if (top.strategy == strategy).any())
-    return (f"{MEASURE_WORDS[measure].capitalize()} against the corruption probability p, {where}: ten panels, the "
+    return (f"{MEASURE_WORDS[measure]} against the corruption probability p, {where}: ten panels, the "
             f"layers {', '.join(LAYERS)} in columns, exclude (top) and include (bottom) in rows, each with the clean "
             f"class (green) and the corrupted classes' mean (orange), mean and spread over runs. At p = "
             f"{numbers.p.max():g}: {lines}")
@@ -612,7 +613,7 @@ def block(loaded, profile: str, dataset: str, checkpoint: str) -> None:
         numbers = measure_numbers(frame, measure)
         plots.show(figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs "
                                           f"({source})\nmean ± 1 std over clean classes and seeds"),
-                   measure_alt(numbers, measure, where), f"{MEASURE_WORDS[measure].capitalize()} against p at each "
+                   measure_alt(numbers, measure, where), f"{MEASURE_WORDS[measure]} against p at each "
                    "layer, clean class and corrupted classes, exclude above and include below, mean ± 1 std over "
                    "clean classes and seeds", frame, numbers, f"weights of {READ[checkpoint]}")
     display(Markdown("**What was run**"))

@@ -640,7 +640,7 @@ def fig4_blocks(part, profile: str, dataset: str, protocol: int) -> None:
     runs, knee = frame.run_id.nunique(), knee_for(dataset)
     where = f"{dataset}, profile {profile}"
     plots.show(figure(frame, {dataset: knee}, f"profile '{profile}' · {dataset} · {runs} runs ({source})\n"
-                                              f"{reading(protocol)} · mean ± 1 std over clean classes and seeds"),
+                                              f"{reading(protocol)}\nmean ± 1 std over clean classes and seeds"),
                fig4_alt(fig4_numbers(frame), knee, f"{where}, {reading(protocol)}"), FIG4_CAPTION, frame,
                fig4_numbers(frame), reading(protocol))
     oracle = tables.frame(oracle_rows(part.records))

@@ -342,7 +342,7 @@ def figure(frame: pd.DataFrame, subtitle: str = ""):
     """Test RMSE (°) of the clean range, the corrupted range and the clean angles next to it: left against p
     (at the σ with most p values), right against σ (at the p with most σ values); mean ± 1 std over seeds."""
     numbers = error_numbers(frame)
-    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.3), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(6.2, 3.4), sharey=True)
     for ax, x in zip(axes, ("p", "sigma")):
         s = numbers[numbers.axis == x].sort_values(x)
         for name, colour, marker in (("corrupted", plots.CORRUPT, "o"), ("clean", plots.CLEAN, "o"),
@@ -389,7 +389,7 @@ def error_by_angle_figure(records: list[dict], subtitle: str = ""):
     ps = sorted(numbers.p.unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
     prm = records[0]["params"]
-    fig, ax = plt.subplots(figsize=(7.6, 3.3))
+    fig, ax = plt.subplots(figsize=(5.3, 3.3))  # with the legend beside it, page width
     ax.axvspan(prm["low"], prm["high"], color=plots.CORRUPT, alpha=0.1, label="corrupted range")
     for p, colour in zip(ps, colours):
         line = numbers[numbers.p == p]
