@@ -85,7 +85,8 @@ def link_status(url: str) -> int:
         return e.code
 
 
-BROKEN_IMAGES = "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+BROKEN_IMAGES = ("return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                 ".map(i => (i.currentSrc || i.src).slice(0, 80))")
 LINKS = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
 IDS = "return Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
 REQUESTS = "return performance.getEntriesByType('resource').map(e => e.name)"
@@ -99,7 +100,8 @@ OURS = "const ours = e => !e.closest('.executed-notebook[data-source=\"published
 LAYOUT = OURS + ("""
 const column = document.querySelector('article.bd-article') || document.body;
 const right = column.getBoundingClientRect().right - parseFloat(getComputedStyle(column).paddingRight) + 1;
-const name = (i, k) => i.src.startsWith('data:') ? `${k + 1} (inline)` : i.src.split('/').pop().slice(0, 24);
+const name = (i, k) => (i.currentSrc || i.src).startsWith('data:') ? `${k + 1} (inline)`
+  : (i.currentSrc || i.src).split('/').pop().slice(0, 24);
 const found = [];
 for (const t of column.querySelectorAll('table')) {
   const w = t.getBoundingClientRect().width, room = t.parentElement.clientWidth;
@@ -118,7 +120,7 @@ column.querySelectorAll('img').forEach((i, k) => {
 });
 return found;""")
 ALTS = OURS + ("return [...document.images].filter(ours)"
-               ".map(i => [i.src.split('/').pop().slice(0, 24), i.getAttribute('alt') || ''])")
+               ".map(i => [(i.currentSrc || i.src).split('/').pop().slice(0, 24), i.getAttribute('alt') || ''])")
 # alt text that says nothing: none, a file name, or nbconvert's placeholder
 EMPTY_ALT = re.compile(r"^\s*$|\.(png|jpe?g|svg|gif)$|^No description has been provided", re.I)
 # the text of every output: cells of the book's pages and of the executed notebooks shown on one
@@ -232,7 +234,15 @@ const column = document.querySelector('article.bd-article') || document.body;
 return [...column.querySelectorAll('img')].filter(ours).map(i => (i.getAttribute('alt') || '').trim());""")
 # Pages whose figures share one alt text: their study modules draw the figures (issue 29, point 7).
 SHARED_ALT = {page: f"{page}.html: every figure carries one alt text describing them all (drawn by hetnoise/{page}.py)"
-              for page in ("multiclass", "mtl", "multilabel", "regression", "features")}
+              for page in ("mtl", "multilabel")}
+# The figures `plots.show` draws: number, caption, and the CSV their link downloads (decoded, as lines).
+NUMBERED = """
+return [...document.querySelectorAll('figure.hetnoise-figure')].map(f => {
+  const link = f.querySelector('figcaption a[download]');
+  const csv = link && link.href.startsWith('data:text/csv;base64,') ? atob(link.href.split(',')[1]) : '';
+  return [f.querySelector('figcaption').textContent, link ? link.getAttribute('download') : '',
+          csv.trim().split('\\n').length, f.querySelector('img').naturalWidth];
+});"""
 
 
 def at_width(browser, url: str, width: int) -> None:
@@ -279,3 +289,20 @@ def test_each_figure_has_its_own_alt_text(server, browser, page):
     empty = [k + 1 for k, alt in enumerate(alts) if EMPTY_ALT.search(alt)]
     shared = sorted({alt for alt in alts if alts.count(alt) > 1})
     assert not empty and not shared, f"{page}: figures {empty} without alt text; alt texts shared: {shared}"
+
+
+def test_numbered_figures_have_a_caption_naming_their_runs_and_their_numbers_as_csv(server, browser):
+    problems, pages_with_figures = [], 0
+    for page in toc_pages():
+        browser.get(f"{server}/{page}.html")
+        figures = browser.execute_script(NUMBERED)
+        pages_with_figures += bool(figures)
+        for k, (caption, name, lines, width) in enumerate(figures, start=1):
+            if not re.match(rf"Figure {k}\. .+; drawn from \d+ runs? \(", caption):
+                problems.append(f"{page}: figure {k}'s caption is {caption[:80]!r}")
+            if not name.endswith(f"figure-{k}.csv") or lines < 2:
+                problems.append(f"{page}: figure {k}'s CSV {name!r} has {lines} lines")
+            if not width:
+                problems.append(f"{page}: figure {k} did not load")
+    assert not problems, "\n".join(problems)
+    assert pages_with_figures >= 3  # the multi-class, regression and features pages
