@@ -234,7 +234,7 @@ const column = document.querySelector('article.bd-article') || document.body;
 return [...column.querySelectorAll('img')].filter(ours).map(i => (i.getAttribute('alt') || '').trim());""")
 # Pages whose figures share one alt text: their study modules draw the figures (issue 29, point 7).
 SHARED_ALT = {page: f"{page}.html: every figure carries one alt text describing them all (drawn by hetnoise/{page}.py)"
-              for page in ("mtl", "multilabel")}
+              for page in ("multilabel",)}
 # The figures `plots.show` draws: number, caption, and the CSV their link downloads (decoded, as lines).
 NUMBERED = """
 return [...document.querySelectorAll('figure.hetnoise-figure')].map(f => {
