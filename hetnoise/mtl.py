@@ -393,6 +393,7 @@ GRIDS = {
 }
 
 PUBLISHED = (Grid("real", "MNIST in two 5-class tasks, the paper's multi-task protocol on real images (CPU)"),
+             Grid("label-transfer", "MNIST, Task2 on Task1's own digits: transfer through Task2's labels (CPU)"),
              Grid("label-transfer-pilot", "MNIST, the pilot that chose the label-transfer design (not evidence)"))
 
 RESULT_FIELDS = {"task1_acc": (float, 0, 1), "best_epoch": (int, 1, None), "wall_time_s": (float, 0, None)}
