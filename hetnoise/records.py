@@ -309,12 +309,17 @@ def without_figures(notebook: dict) -> dict:
     return notebook
 
 
-def publish_notebook(source: Path, dest: Path) -> None:
-    """Copy an executed notebook into a published folder: whole when no notebook there has figures yet (one
-    per profile is shown in full), else without its figures."""
+def shown_in_full(folder: Path) -> bool:
+    """Whether a published folder already holds a notebook with its figures."""
+    return any(has_figures(json.loads(path.read_text())) for path in folder.glob("*.ipynb"))
+
+
+def publish_notebook(source: Path, dest: Path, whole: bool) -> bool:
+    """Copy an executed notebook into a published folder, whole or without its figures; whether the copy
+    now shows figures (one notebook per profile is shown in full)."""
     notebook = json.loads(source.read_text())
-    shown = any(has_figures(json.loads(other.read_text())) for other in dest.parent.glob("*.ipynb"))
-    atomic_write_text(dest, json.dumps(without_figures(notebook) if shown else notebook, indent=1))
+    atomic_write_text(dest, json.dumps(notebook if whole else without_figures(notebook), indent=1))
+    return whole and has_figures(notebook)
 
 
 def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.PathLike | None = None) -> int:
@@ -330,7 +335,7 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
     recs, problems = load_records(results, study, profile)
     if problems:
         raise ValueError(f"{len(problems)} records under {results} cannot be published: {problems[0]}")
-    copied = 0
+    copied, shown = 0, shown_in_full(record_path(target, study, profile, "x").parent)
     for r in recs:
         dest = record_path(target, study, profile, r["run_id"])
         if dest.exists():
@@ -339,7 +344,7 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
         first = r["params"].get("seed", 0) == 0 and r["params"].get("split_seed", 0) == 0
         if r["result"].get("pack_index", 0) == 0 and first and notebook.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            publish_notebook(notebook, dest.with_suffix(".ipynb"))
+            shown = publish_notebook(notebook, dest.with_suffix(".ipynb"), whole=not shown) or shown
         atomic_write_text(dest, Path(r["_path"]).read_text())
         copied += 1
     return copied
