@@ -146,10 +146,28 @@ def corrupted_span(record: dict) -> str:
     return f"labels {res['label_names'][labels[0]]}–{res['label_names'][labels[-1]]}"
 
 
+def figure_numbers(part: pd.DataFrame) -> pd.DataFrame:
+    """What Fig. 6 plots: per case and p, mean, std and count of each group's mAP (%) over runs."""
+    return plots.summarise(part, ["case", "p"], ["map_clean", "map_corrupted", "map_overall"])
+
+
+def figure_alt(stats: pd.DataFrame, profile: str, mode: str, epochs: int, paper_values: dict) -> str:
+    """Fig. 6's alt text: per case, each group's mean mAP at the lowest and the highest p, and the paper's marks."""
+    cases = []
+    for case in sorted(stats.case.unique()):
+        s, ref = stats[stats.case == case], paper_values[f"case{int(case)}"]
+        cases.append(f"Case {int(case)}: clean group {plots.trend(s, 'p', 'map_clean_mean', ' %')}; corrupted "
+                     f"group {plots.trend(s, 'p', 'map_corrupted_mean', ' %')}; overall "
+                     f"{plots.trend(s, 'p', 'map_overall_mean', ' %')}; the paper's corrupted group "
+                     f"{ref['map_p0']:.2f} % at p = 0 and {ref['map_p1']:.2f} % at p = 1.")
+    return (f"Profile {profile}: test mAP against the corruption probability p, mode {mode}, {epochs} epochs. "
+            + " ".join(cases))
+
+
 def figure(part: pd.DataFrame, subtitle: str, paper_values: dict):
     """Fig. 6 redrawn: clean-group, corrupted-group and overall mAP (%) against p, one panel per case,
     mean ± 1 std over runs, with the paper's corrupted-group mAP at p = 0 and p = 1 marked."""
-    stats = plots.summarise(part, ["case", "p"], ["map_clean", "map_corrupted", "map_overall"])
+    stats = figure_numbers(part)
     fig, axes = plt.subplots(1, 2, figsize=(6.0, 3.6), sharey=True, squeeze=False, layout="constrained")
     for ax, case in zip(axes[0], (1, 2)):
         s = stats[stats.case == case].sort_values("p")
@@ -347,9 +365,10 @@ NO_RECORDS = ("No multi-label records yet. Produce them with `hetnoise sweep mul
 
 
 def page_frame(recs: list[dict]) -> pd.DataFrame:
-    """One row per run: its parameters, mAP in percent (as the paper's), the corrupted labels in words and
-    the device, which the page's figures and tables read."""
-    return pd.DataFrame([{**r["params"], "profile": r["profile"],
+    """One row per run: its id, source and parameters, mAP in percent (as the paper's), the corrupted labels in
+    words and the device, which the page's figures and tables read."""
+    return pd.DataFrame([{**r["params"], "profile": r["profile"], "run_id": r["run_id"],
+                          "source": r.get("_source", "local"),
                           "map_clean": 100 * r["result"]["map_clean"],
                           "map_corrupted": 100 * r["result"]["map_corrupted"],
                           "map_overall": 100 * r["result"]["map_overall"],
@@ -404,8 +423,11 @@ def show_profile(loaded, profile: str) -> None:
         subtitle = (f"profile '{profile}' · {', '.join(sorted(part.dataset.unique()))} · mode {mode} · {epochs} "
                     f"epochs · {len(part)} runs on {', '.join(sorted(part.device.unique()))}\n"
                     "mean ± 1 std over seeds · ✕ = paper (mini-COCO)")
-        figure(part, subtitle, PAPER)
-        plt.show()
+        stats = figure_numbers(part)
+        plots.show(figure(part, subtitle, PAPER), figure_alt(stats, profile, mode, epochs, PAPER),
+                   f"Fig. 6 redrawn, mode {mode}, {epochs} epochs: mAP of the clean group, the corrupted group and "
+                   "all labels against p, mean ± 1 std over seeds, the paper's mini-COCO values marked ✕",
+                   runs=part, numbers=stats)
         display(Markdown(f"**Test mAP (%) per case and p, mode `{mode}`, {epochs} epochs**: mean and 95 % "
                          "t interval over runs."))
         display(map_table(part))

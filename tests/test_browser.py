@@ -232,9 +232,6 @@ return found;"""
 FIGURE_ALTS = OURS + ("""
 const column = document.querySelector('article.bd-article') || document.body;
 return [...column.querySelectorAll('img')].filter(ours).map(i => (i.getAttribute('alt') || '').trim());""")
-# Pages whose figures share one alt text: their study modules draw the figures (issue 29, point 7).
-SHARED_ALT = {page: f"{page}.html: every figure carries one alt text describing them all (drawn by hetnoise/{page}.py)"
-              for page in ("multilabel",)}
 # The figures `plots.show` draws: number, caption, and the CSV their link downloads (decoded, as lines).
 NUMBERED = """
 return [...document.querySelectorAll('figure.hetnoise-figure')].map(f => {
@@ -281,8 +278,7 @@ def test_no_code_block_is_cut_off(server, narrow, width):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("page", [pytest.param(p, marks=pytest.mark.xfail(reason=SHARED_ALT[p], strict=False))
-                                  if p in SHARED_ALT else p for p in toc_pages()])
+@pytest.mark.parametrize("page", toc_pages())
 def test_each_figure_has_its_own_alt_text(server, browser, page):
     browser.get(f"{server}/{page}.html")
     alts = browser.execute_script(FIGURE_ALTS)

@@ -158,7 +158,8 @@ def outputs(nb, kind):
 def test_book_page_draws_the_figure_from_records(smoke_run, tmp_path):
     cwd, _, _, _ = smoke_run
     nb = execute_page(cwd / "results", tmp_path / "page.ipynb")
-    assert outputs(nb, "image/png"), "no figure on the multi-label page"
+    assert any('class="hetnoise-figure"' in html and 'alt="Profile smoke: test mAP' in html
+               for html in outputs(nb, "text/html")), "no figure on the multi-label page"
     text = " ".join(outputs(nb, "text/markdown") + outputs(nb, "text/html") + outputs(nb, "text/plain"))
     assert "No multi-label records yet" not in text
 
@@ -332,16 +333,28 @@ REAL = [fake_record(mode=mode, epochs=epochs, case=case, p=p, seed=seed)
 
 
 def test_real_section_draws_one_figure_and_table_per_mode_and_length(monkeypatch):
-    out = shown(monkeypatch)
-    plt.close("all")
+    out, figures = shown(monkeypatch), []
+    monkeypatch.setattr(multilabel.plots, "show", lambda fig, alt, what, runs, numbers, note="": figures.append(
+        (fig, {"alt": alt, "what": what, "runs": len(runs), "numbers": numbers})))
     multilabel.real_section(loaded_of(REAL + [fake_record(profile="smoke")]))
-    assert len(plt.get_fignums()) == 3
-    titles = [plt.figure(n).axes[0].get_title() for n in plt.get_fignums()]
+    assert len(figures) == 3
+    titles = [fig.axes[0].get_title() for fig, _ in figures]
     assert titles[0] == "case 1\nlabels 0–garment 1 corrupted"
-    subtitles = [plt.figure(n)._suptitle.get_text() for n in plt.get_fignums()]
+    subtitles = [fig._suptitle.get_text() for fig, _ in figures]
     assert [s.split(" · ")[2:4] for s in subtitles] == [["mode swap", "2 epochs"], ["mode swap", "4 epochs"],
                                                        ["mode flip", "2 epochs"]]
     assert "12 runs on cpu" in subtitles[0]
+    shows = [show for _, show in figures]
+    assert [show["runs"] for show in shows] == [12, 12, 12] and len({show["alt"] for show in shows}) == 3
+    assert shows[0]["alt"] == (
+        "Profile real: test mAP against the corruption probability p, mode swap, 2 epochs. Case 1: clean group 80.0 % "
+        "at p = 0 to 80.0 % at p = 1; corrupted group 80.0 % at p = 0 to 20.0 % at p = 1; overall 70.0 % at p = 0 to "
+        "70.0 % at p = 1; the paper's corrupted group 31.30 % at p = 0 and 6.38 % at p = 1. Case 2: clean group "
+        "80.0 % at p = 0 to 80.0 % at p = 1; corrupted group 80.0 % at p = 0 to 20.0 % at p = 1; overall 70.0 % at "
+        "p = 0 to 70.0 % at p = 1; the paper's corrupted group 27.97 % at p = 0 and 11.42 % at p = 1.")
+    numbers = shows[0]["numbers"]
+    assert list(numbers.columns[:2]) == ["case", "p"] and list(numbers.n) == [3, 3, 3, 3]
+    assert numbers.map_corrupted_mean.tolist() == pytest.approx([80.0, 20.0, 80.0, 20.0])
     text = texts(out)
     assert text.index("mode `swap`, 2 epochs") < text.index("mode `swap`, 4 epochs") < text.index("mode `flip`")
     assert "**What was run**" in text
