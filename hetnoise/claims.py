@@ -34,6 +34,7 @@ UNITS = ("seed",)  # what repeats a cell independently, unless a study says othe
 CEILING = 0.5  # points from 100 % (or 0 %) within which every run lies when the metric is pinned
 HOLDS, FAILS, UNDECIDED, TOO_FEW = "holds", "does not hold", "inconclusive", "too few runs"
 CEILINGED, NOT_APPLICABLE = "cannot tell: at ceiling", "not applicable"
+PAPER_CLAIM, PREMISE, EXTENSION = "paper claim", "premise", "extension"  # what a verdict checks (Verdict.kind)
 COLOURS = {HOLDS: "#d9f0d3", FAILS: "#f6d5c8", UNDECIDED: "#fdf3c8", TOO_FEW: "#eeeeee", CEILINGED: "#eeeeee",
            NOT_APPLICABLE: "#eeeeee"}
 
@@ -41,8 +42,8 @@ COLOURS = {HOLDS: "#d9f0d3", FAILS: "#f6d5c8", UNDECIDED: "#fdf3c8", TOO_FEW: "#
 @dataclass
 class Verdict:
     """One claim checked on one slice of the records. `kind` says whether it checks a claim of the paper
-    ("paper claim"), one of its premises ("premise") or something the paper never did ("extension"); left
-    empty, `report.kind_of` infers it, so a study sets it only where that rule is wrong."""
+    (PAPER_CLAIM), one of its premises (PREMISE) or something the paper never did (EXTENSION: a data set or a
+    noise mode it never used there); left empty, `report.kind_of` infers it from the claim and the paper's value."""
     study: str
     claim: str
     scope: str

@@ -122,9 +122,8 @@ def all_verdicts(table: pd.DataFrame, smoke: pd.DataFrame, problems: list[str]) 
 
 
 # The intro's summary: one line per claim of the paper; premises and extensions counted and shown apart.
-PAPER_CLAIM, PREMISE, EXTENSION = "paper claim", "premise", "extension"
+PAPER_CLAIM, PREMISE, EXTENSION = claims.PAPER_CLAIM, claims.PREMISE, claims.EXTENSION
 NO_PAPER_VALUE = re.compile(r"\bnot (measured|run)\b")  # the paper's value says it has none
-EXTENSION_SCOPES = ("Fashion-MNIST", "flip")  # a data set, a noise mode the paper never used in that study
 MIXED = "mixed"
 UNDECIDABLE = (claims.TOO_FEW, claims.CEILINGED, claims.NOT_APPLICABLE)
 LINE_COLOURS = {**claims.COLOURS, MIXED: "#e4dcf0"}
@@ -148,13 +147,12 @@ table.claims-summary ul { margin: 0; padding-left: 1em; }
 
 
 def kind_of(study: Study, verdict: claims.Verdict) -> str:
-    """What a verdict checks: its own `kind` when the study set one; else an extension when the paper ran no such
-    study (its setup lists no runs), gives no value ("not measured", "not run") or the slice names a data set or
-    noise mode the paper never used there (EXTENSION_SCOPES); else a premise when the claim says so; else a claim."""
+    """What a verdict checks: its own `kind` when the study set one (an extension on a data set or noise mode the
+    paper never used there); else an extension when the paper ran no such study (its setup lists no runs) or gives
+    no value ("not measured", "not run"); else a premise when the claim says so; else a claim."""
     if verdict.kind:
         return verdict.kind
-    never = (study.paper_setup.get("runs", "").startswith("none") or NO_PAPER_VALUE.search(verdict.paper)
-             or any(mark in verdict.scope.split(", ") for mark in EXTENSION_SCOPES))
+    never = study.paper_setup.get("runs", "").startswith("none") or NO_PAPER_VALUE.search(verdict.paper)
     return EXTENSION if never else PREMISE if "premise" in verdict.claim else PAPER_CLAIM
 
 

@@ -170,6 +170,12 @@ def test_claims_keep_their_wording_and_verdicts():
     assert dropped.why == f"at p = 0.8 the corrupted classes lost more than {claims.MARGIN:g} points"
 
 
+def test_claims_on_a_data_set_the_paper_never_used_are_extensions():
+    frame = tables.frame(grid("paper", "mnist") + grid("fashion", "fashion-mnist"))
+    kinds = {(v.scope.split(",")[0], v.kind) for v in multiclass.check_claims(frame)}
+    assert kinds == {("mnist", ""), ("Fashion-MNIST", claims.EXTENSION)}
+
+
 def test_knee_claim_needs_runs_below_the_knee_and_none_for_other_data_sets():
     none_below = multiclass.check_claims(claims_frame(ps=(0.0, 0.9, 1.0)))[2]
     assert none_below.verdict == claims.TOO_FEW and none_below.why == "no run with 0 < p ≤ 0.8"

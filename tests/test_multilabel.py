@@ -406,6 +406,7 @@ def test_claims_give_one_verdict_per_case_mode_and_length():
         "mnist-fashion-mosaics, case 2, swap, 2 epochs", "mnist-fashion-mosaics, case 2, swap, 4 epochs"]
     assert all(v.verdict == claims.TOO_FEW for v in verdicts)  # two values of p: no slope
     assert verdicts[0].paper == "flat; corrupted group 31.3 → 6.38 % (Fig. 6)"
+    assert [v.kind for v in verdicts] == [claims.EXTENSION] * 2 + [""] * 4  # the paper never flipped labels
     assert multilabel.check_claims(pd.DataFrame()) == []
 
 
