@@ -376,21 +376,24 @@ def rate(value: float) -> str:
 OPTIMISERS = {"adam": "AdamW", "sgd": "SGD, Nesterov"}
 
 
-def grid_datasets(study: str, profile: str, model: str) -> list[str]:
-    """The data sets the profile's grid trains `model` on (none when the grid does not use that network)."""
+def grid_values(study: str, profile: str, model: str, key: str) -> list:
+    """The values of `key` (a data set, a number of epochs) in the cells of the profile's grid that train `model`
+    (none when the profile has no grid or the grid does not use that network)."""
     if profile not in studies.get(study).grids:
         return []
     resolved = (settings.resolve(study, {**cell, "profile": profile}) for cell in grids.cells(study, profile))
-    return sorted({run["dataset"] for run in resolved if run.get("model", model) == model})
+    return sorted({run[key] for run in resolved if run.get("model", model) == model and key in run})
 
 
 def recipes():
     """Every study, profile and network with its data set and training recipe, as the code uses them: the data
-    set is the one the profile's grid trains that network on (the profile's default where the grid does not
-    use the network)."""
+    set and the epochs are those the profile's grid trains that network with (the profile's own where the grid
+    does not use the network), so a grid that varies the epochs shows each."""
     rows = []
     for r in settings.recipes_table():
-        r = {**r, "dataset": ", ".join(grid_datasets(r["study"], r["profile"], r["model"])) or r["dataset"]}
+        study, profile, model = r["study"], r["profile"], r["model"]
+        r = {**r, "dataset": ", ".join(grid_values(study, profile, model, "dataset")) or r["dataset"],
+             "epochs": ", ".join(map(str, grid_values(study, profile, model, "epochs"))) or str(r["epochs"])}
         network = r["model"] + (f" ×{r['width']:g}" if r["width"] != 1 else "") + (
             f", {r['image size']:.0f} px" if pd.notna(r["image size"]) else "")
         rows.append({"study": r["study"], "profile": r["profile"], "data set": r["dataset"], "network": network,

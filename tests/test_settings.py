@@ -5,7 +5,7 @@ import jupytext
 import pytest
 
 from conftest import ROOT
-from hetnoise import grids, settings, spec, studies, sweep
+from hetnoise import grids, report, settings, spec, studies, sweep
 
 BAD = [  # study, given, words the one-line message must hold
     ("multiclass", {"p": 1.5}, "p=1.5 is not allowed; it must be a number in [0, 1]"),
@@ -99,3 +99,11 @@ def test_from_namespace_sees_papermills_injected_names():
     namespace["In"][2] = "p = 0.9"
     namespace["run"] = {"not": "a parameter"}  # the notebook's own later names do not count
     assert settings.from_namespace("multiclass", namespace)["p"] == 0.9
+
+
+def test_the_recipes_table_shows_the_epochs_each_grid_trains():
+    rows = report.recipes().data.set_index(["study", "profile"])
+    assert rows.loc[("multilabel", "real-pilot"), "epochs"] == "2, 4, 8, 16"
+    assert rows.loc[("multilabel", "real"), "epochs"] == str(studies.get("multilabel").profiles["real"]
+                                                             .recipes["resnet18"].epochs)
+    assert rows.loc[("multiclass", "fashion"), "data set"] == "fashion-mnist"
