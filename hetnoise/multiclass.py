@@ -472,8 +472,15 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
     dotted line of each p is `noise.unmemorised_accuracy`: the most a network reaches on the noisy labels
     without memorising single images; above it, it memorises. None without such curves."""
     numbers = memorisation_numbers(records)
-    if numbers.empty:
-        return None
+    return None if numbers.empty else per_epoch_figure(numbers, MEMORISATION, "accuracy (%)", subtitle)
+
+
+LINE_STYLES = (("-", 1.5), ("--", 1), (":", 0.9))  # the per-epoch figures' first, second and level lines
+
+
+def per_epoch_figure(numbers: pd.DataFrame, lines: list[str], ylabel: str, subtitle: str = ""):
+    """Columns `lines` of `numbers` against the epoch, one colour per p, include left and exclude right: the
+    first solid, the second dashed, a third (if any) as a dotted level at its mean."""
     ps = sorted(numbers.p.unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
     fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
@@ -482,15 +489,16 @@ def memorisation_figure(records: list[dict], subtitle: str = ""):
             per_epoch = numbers[(numbers.strategy == strategy) & (numbers.p == p)]
             if per_epoch.empty:
                 continue
-            ax.plot(per_epoch.epoch, per_epoch[MEMORISATION[0]], color=colour, label=f"p = {p:g}")
-            ax.plot(per_epoch.epoch, per_epoch[MEMORISATION[1]], color=colour, ls="--", lw=1)
-            ax.axhline(per_epoch[MEMORISATION[2]].mean(), color=colour, ls=":", lw=0.9)
+            ax.plot(per_epoch.epoch, per_epoch[lines[0]], color=colour, label=f"p = {p:g}")
+            ax.plot(per_epoch.epoch, per_epoch[lines[1]], color=colour, ls="--", lw=1)
+            if len(lines) > 2:
+                ax.axhline(per_epoch[lines[2]].mean(), color=colour, ls=":", lw=0.9)
         ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
         ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0].set_ylabel("accuracy (%)")
+    axes[0].set_ylabel(ylabel)
     handles, names = axes[0].get_legend_handles_labels()
-    key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1), (":", 0.9))]
-    fig.legend(handles + key, names + MEMORISATION, loc="outside lower center", ncol=4, frameon=False)
+    key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in LINE_STYLES[:len(lines)]]
+    fig.legend(handles + key, names + list(lines), loc="outside lower center", ncol=4, frameon=False)
     if subtitle:
         fig.suptitle(subtitle, fontsize=9)
     return fig
@@ -533,27 +541,7 @@ def epochs_figure(records: list[dict], subtitle: str = ""):
     (dashed), mean over runs, one colour per p; include left, exclude right. It shows when the corrupted
     classes give way during training, which the last epoch alone does not. None without such figures."""
     numbers = epochs_numbers(records)
-    if numbers.empty:
-        return None
-    ps = sorted(numbers.p.unique())
-    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(ps)))
-    fig, axes = plt.subplots(1, 2, figsize=(6.1, 4.2), sharey=True, layout="constrained")
-    for ax, strategy in zip(axes, ("include", "exclude")):
-        for p, colour in zip(ps, colours):
-            per_epoch = numbers[(numbers.strategy == strategy) & (numbers.p == p)]
-            if per_epoch.empty:
-                continue
-            ax.plot(per_epoch.epoch, per_epoch[EPOCH_LINES[0]], color=colour, label=f"p = {p:g}")
-            ax.plot(per_epoch.epoch, per_epoch[EPOCH_LINES[1]], color=colour, ls="--", lw=1)
-        ax.set(title=strategy, xlabel="epoch", ylim=(0, 102))
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0].set_ylabel("test accuracy (%)")
-    handles, names = axes[0].get_legend_handles_labels()
-    key = [mpl.lines.Line2D([], [], color="#555555", ls=ls, lw=lw) for ls, lw in (("-", 1.5), ("--", 1))]
-    fig.legend(handles + key, names + EPOCH_LINES, loc="outside lower center", ncol=4, frameon=False)
-    if subtitle:
-        fig.suptitle(subtitle, fontsize=9)
-    return fig
+    return None if numbers.empty else per_epoch_figure(numbers, EPOCH_LINES, "test accuracy (%)", subtitle)
 
 
 def epochs_alt(numbers: pd.DataFrame, where: str) -> str:

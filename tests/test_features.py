@@ -7,12 +7,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.display import Markdown
 from scipy.stats import ortho_group
 
 from conftest import papermill
-from hetnoise import claims, data, features, models, multiclass, plots, records, settings, sweep, tables, train
-from test_plots import figure_parts
+from hetnoise import claims, data, features, models, multiclass, records, settings, sweep, tables, train
+from test_plots import capture_page
 
 NUM_CLASSES = 10
 
@@ -313,23 +312,9 @@ def test_claims_on_one_seed_are_too_few():
 # ---------------------------------------------------------------------------------------------------- page
 @pytest.fixture
 def shown(monkeypatch):
-    """What the page's blocks display: Markdown texts, tables, the number of figures shown and their parts (see
-    test_plots.figure_parts); afterwards no figure is left open for the notebook to show a second time."""
-    out = {"markdown": [], "tables": [], "figures": 0, "parts": []}
-
-    def display(obj):
-        is_markdown = isinstance(obj, Markdown)
-        out["markdown" if is_markdown else "tables"].append(obj.data if is_markdown else obj)
-
-    def show(obj):
-        out["figures"] += 1
-        out["parts"].append(figure_parts(obj.data))
-
-    monkeypatch.setattr(features, "display", display)
-    monkeypatch.setattr(plots, "display", show)
-    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0})
-    plt.close("all")
-    yield out
+    """What the page's blocks display (test_plots.capture_page); afterwards no figure is left open for the
+    notebook to show a second time."""
+    yield capture_page(monkeypatch, features)
     assert not plt.get_fignums()
 
 

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from IPython.display import Markdown  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from hetnoise import plots  # noqa: E402
@@ -28,6 +29,26 @@ def figure_parts(shown: str) -> dict:
             "csv_name": name, "numbers": pd.read_csv(io.BytesIO(base64.b64decode(csv_data))),
             "pixels": Image.open(io.BytesIO(base64.b64decode(image))).size,
             "shown_at": tuple(int(v) for v in re.search(r'width="(\d+)" height="(\d+)"', shown).groups())}
+
+
+def capture_page(monkeypatch, module) -> dict:
+    """What a study's page blocks display, collected instead of shown: Markdown texts, tables, the number of
+    figures `plots.show` showed and their parts (`figure_parts`); figure numbering starts afresh."""
+    out = {"markdown": [], "tables": [], "figures": 0, "parts": []}
+
+    def display(obj):
+        is_markdown = isinstance(obj, Markdown)
+        out["markdown" if is_markdown else "tables"].append(obj.data if is_markdown else obj)
+
+    def show(obj):
+        out["figures"] += 1
+        out["parts"].append(figure_parts(obj.data))
+
+    monkeypatch.setattr(module, "display", display)
+    monkeypatch.setattr(plots, "display", show)
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0})
+    plt.close("all")
+    return out
 
 
 @pytest.fixture

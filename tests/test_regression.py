@@ -9,13 +9,12 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import pytest
 import torch
-from IPython.display import Markdown
 from scipy import stats
 
 from conftest import papermill
-from hetnoise import claims, noise, plots, regression, report, settings, tables
+from hetnoise import claims, noise, regression, report, settings, tables
 from hetnoise.spec import Recipe
-from test_plots import figure_parts
+from test_plots import capture_page
 
 
 # ------------------------------------------------------------------------------------------- noise with p
@@ -268,23 +267,9 @@ def fake_loaded(profiles=("paper", "smoke")) -> tables.Loaded:
 
 @pytest.fixture
 def shown(monkeypatch):
-    """What the page's blocks display: Markdown texts, tables, the number of figures shown and their parts (see
-    test_plots.figure_parts); afterwards no figure is left open for the notebook to show a second time."""
-    out = {"markdown": [], "tables": [], "figures": 0, "parts": []}
-
-    def display(obj):
-        is_markdown = isinstance(obj, Markdown)
-        out["markdown" if is_markdown else "tables"].append(obj.data if is_markdown else obj)
-
-    def show(obj):
-        out["figures"] += 1
-        out["parts"].append(figure_parts(obj.data))
-
-    monkeypatch.setattr(regression, "display", display)
-    monkeypatch.setattr(plots, "display", show)
-    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0})
-    plt.close("all")
-    yield out
+    """What the page's blocks display (test_plots.capture_page); afterwards no figure is left open for the
+    notebook to show a second time."""
+    yield capture_page(monkeypatch, regression)
     assert not plt.get_fignums()
 
 
