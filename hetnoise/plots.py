@@ -88,7 +88,7 @@ def show(fig, alt: str, what: str, runs, numbers: pd.DataFrame, note: str = "") 
     NUMBERING["count"] += 1
     number = NUMBERING["count"]
     caption = (f"<strong>Figure {number}.</strong> {html.escape(what.rstrip('. '))}; drawn from "
-               f"{html.escape(runs_text(runs, note))}. {csv_link(numbers, number)}")
+               f"{html.escape(runs_text(runs, note))}. {csv_link(numbers, number)}{provenance_links(runs)}")
     display(HTML(figure_html(fig, alt, caption, number)))
     plt.close(fig)
     return number
@@ -101,6 +101,23 @@ def runs_text(runs, note: str = "") -> str:
     parts = [named(frame, "profile", "profile"), named(frame, "dataset", "data set"),
              f"{', '.join(sorted(frame.source.unique()))} records" if "source" in frame and len(frame) else "", note]
     return f"{count} run{'s' * (count != 1)} ({', '.join(part for part in parts if part)})"
+
+
+def provenance_links(runs) -> str:
+    """For each profile of the runs when the page is a study's (`page`): a link to its runs table on the
+    provenance page (each run linked there to its executed notebook) and the sweep that makes them."""
+    from hetnoise import runs as tables_of_runs, studies
+
+    frame = runs if isinstance(runs, pd.DataFrame) else tables.frame(list(runs))
+    study = NUMBERING["page"]
+    if study not in studies.ALL or "profile" not in frame:
+        return ""
+    links = []
+    for profile, part in frame.groupby("profile"):
+        if profile in studies.get(study).grids:
+            links.append(f'<a href="provenance.html#{tables_of_runs.anchor(study, profile)}">the {profile} runs</a>, '
+                         f"made by <code>{html.escape(tables_of_runs.sweep_command(study, profile, part))}</code>")
+    return " Runs: " + "; ".join(links) + "." if links else ""
 
 
 def named(frame: pd.DataFrame, column: str, word: str) -> str:

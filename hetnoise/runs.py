@@ -10,6 +10,7 @@ import pandas as pd
 
 from hetnoise import grids, settings, studies
 from hetnoise.records import has_figures
+from hetnoise.spec import RECIPE_PARAMS
 
 
 def key_params(study: str) -> tuple[str, ...]:
@@ -38,6 +39,33 @@ def runs_table(records: list[dict]) -> pd.DataFrame:
     columns = ["study", "profile", "run", "parameters", "device", "wall time (s)", "git revision",
                "when (UTC)", "notebook"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def anchor(study: str, profile: str) -> str:
+    """The id of one study's and profile's runs table on the provenance page: the target of its figures' links."""
+    return f"runs-{study}-{profile}"
+
+
+NARROWED = ("dataset", "seed")  # axes a figure's command narrows to the runs' values when the grid has more
+
+
+def sweep_command(study: str, profile: str, frame: pd.DataFrame) -> str:
+    """The sweep that makes the runs of `frame` (one profile's): the profile's grid with each recipe parameter the
+    runs set to a value the grid does not use (an earlier recipe's epochs) set as they did, and narrowed to the
+    runs' data set and seeds where the grid has more."""
+    resolved = [settings.resolve(study, {**cell, "profile": profile}) for cell in grids.cells(study, profile)]
+    parts = [f"hetnoise sweep {study} --profile {profile}"]
+    for key in (k for k in (*NARROWED, *RECIPE_PARAMS) if k in frame):
+        ours, grid = set(frame[key].dropna().tolist()), {run.get(key) for run in resolved} - {None}
+        if ours and (not ours <= grid or (key in NARROWED and ours < grid)):
+            values = sorted(ours)
+            if key == "seed":
+                parts.append("--seeds " + " ".join(str(int(v)) for v in values))
+            else:
+                shown = values[0] if len(values) == 1 else json.dumps(values)
+                parts.append(f"--set {key}={shown:g}" if isinstance(shown, float) else f"--set '{key}={shown}'"
+                             if len(values) > 1 else f"--set {key}={shown}")
+    return " ".join(parts)
 
 
 def versions_table(records: list[dict]) -> pd.DataFrame:
@@ -130,5 +158,6 @@ def group_markdown(group: list[dict], page_dir: Path) -> str:
     same = [c for c in rows.columns if c != "run" and rows[c].nunique() == 1]
     shared = ", ".join(f"{c} `{rows[c].iloc[0]}`" for c in same)
     rows = rows.drop(columns=same).map(cell_text)
-    head = f"**{studies.get(group[0]['study']).title}, profile `{group[0]['profile']}`**: {len(group)} runs"
+    head = (f'<div id="{anchor(group[0]["study"], group[0]["profile"])}"></div>\n\n'
+            f"**{studies.get(group[0]['study']).title}, profile `{group[0]['profile']}`**: {len(group)} runs")
     return head + (f"; all with {shared}" if shared else "") + ".\n\n" + markdown_table(rows.columns, rows.values)

@@ -302,3 +302,33 @@ def test_numbered_figures_have_a_caption_naming_their_runs_and_their_numbers_as_
                 problems.append(f"{page}: figure {k} did not load")
     assert not problems, "\n".join(problems)
     assert pages_with_figures >= 3  # the multi-class, regression and features pages
+
+
+RUN_LINKS = """
+return [...document.querySelectorAll('figure.hetnoise-figure figcaption')].map(c => {
+  const link = c.querySelector('a[href*="provenance.html#runs-"]');
+  const code = c.querySelector('code');
+  return [link ? link.href : '', code ? code.textContent : ''];
+});"""
+TARGET_SHOWN = """
+const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+const folded = target && target.closest('details');
+return [Boolean(target), folded ? folded.open : true, target ? target.getBoundingClientRect().top : -1];"""
+
+
+def test_each_figure_links_to_its_runs_and_names_the_sweep_that_makes_them(server, browser):
+    problems, targets = [], set()
+    for page in toc_pages():
+        browser.get(f"{server}/{page}.html")
+        for k, (href, command) in enumerate(browser.execute_script(RUN_LINKS), start=1):
+            if not href or not command.startswith("hetnoise sweep "):
+                problems.append(f"{page}: figure {k} has no link to its runs or no sweep command ({command!r})")
+            else:
+                targets.add(href)
+    for href in sorted(targets):
+        browser.get(href)
+        found, opened, top = browser.execute_script(TARGET_SHOWN)
+        if not (found and opened and 0 <= top < 800):
+            problems.append(f"{href}: target found {found}, its section open {opened}, {top:.0f} px from the top")
+    assert not problems, "\n".join(problems)
+    assert targets

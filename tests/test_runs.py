@@ -4,7 +4,7 @@ import json
 import nbformat
 import pandas as pd
 
-from hetnoise import grids, records, runs, settings
+from hetnoise import grids, plots, records, runs, settings, tables
 
 RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [], "best_epoch": 1,
           "wall_time_s": 1.0}
@@ -72,3 +72,28 @@ def test_expected_time_prices_only_the_data_sets_it_measured(tmp_path):
     mnist_cells = [c for c in grids.cells("multiclass", "paper") if c["dataset"] == "mnist"]
     assert 0 < row["runs in the grid"] == len(mnist_cells) < len(grids.cells("multiclass", "paper"))
     assert abs(row["hours for the grid"] - 120.0 * len(mnist_cells) / 3600) < 1e-9
+
+
+def test_the_sweep_command_names_what_narrows_the_grid_to_the_runs(tmp_path):
+    recs, _ = make_runs(tmp_path)  # smoke, digits, seed 0, 2 epochs: the smoke grid's LeNet-5 trains 10
+    frame = tables.frame(recs)
+    assert runs.sweep_command("multiclass", "smoke", frame) == "hetnoise sweep multiclass --profile smoke --set epochs=2"
+    grid = pd.DataFrame([settings.resolve("multiclass", {**cell, "profile": "paper"})
+                         for cell in grids.cells("multiclass", "paper")])
+    assert runs.sweep_command("multiclass", "paper", grid) == "hetnoise sweep multiclass --profile paper"
+    mnist = grid[grid.dataset == "mnist"]
+    assert runs.sweep_command("multiclass", "paper", mnist[mnist.seed == 0]) == (
+        "hetnoise sweep multiclass --profile paper --set dataset=mnist --seeds 0")
+    two = mnist.assign(epochs=[2, 4] * (len(mnist) // 2) + [2] * (len(mnist) % 2))
+    assert runs.sweep_command("multiclass", "paper", two).endswith("--set dataset=mnist --set 'epochs=[2, 4]'")
+
+
+def test_a_figures_caption_links_each_profile_to_its_runs(tmp_path, monkeypatch):
+    recs, _ = make_runs(tmp_path)
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "multiclass", "count": 0})
+    links = plots.provenance_links(recs)
+    assert links == (' Runs: <a href="provenance.html#runs-multiclass-smoke">the smoke runs</a>, made by '
+                     "<code>hetnoise sweep multiclass --profile smoke --set epochs=2</code>.")
+    assert f'<div id="{runs.anchor("multiclass", "smoke")}">' in runs.group_markdown(recs, tmp_path)
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "a test's page", "count": 0})
+    assert plots.provenance_links(recs) == ""
