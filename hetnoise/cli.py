@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from hetnoise import grids, records, studies
+from hetnoise import grids, records, settings, studies
 
 
 def parse_value(text: str):
@@ -46,7 +46,7 @@ def cmd_sweep(args) -> int:
     if args.study != "all":
         studies.get(args.study)
     names = grids.available() if args.study == "all" else [args.study]
-    chosen = [e for e in names if args.profile in grids.profiles(e)]
+    chosen = [e for e in names if settings.profile_name(e, args.profile) in grids.profiles(e)]
     if not chosen:
         known = sorted({p for e in names for p in grids.profiles(e)})
         raise ValueError(f"--profile {args.profile!r} is unknown; choose one of {known}")
@@ -109,16 +109,17 @@ def require_records(results: Path, study: str, profile: str) -> None:
     sweep = f"`hetnoise sweep {study} --profile {profile} --results {results}`"
     if not results.is_dir():
         raise ValueError(f"--results {results}: no such folder; name the folder a sweep wrote into, or run {sweep}")
-    if not (results / study / profile).is_dir():
+    if not any((results / study / name).is_dir() for name in (profile, *settings.earlier_names(study, profile))):
         raise ValueError(f"--results {results}: no runs of {study}/{profile} in it (no folder {study}/{profile}); "
                          f"name the folder the sweep wrote into, or run {sweep}")
 
 
 def cmd_publish(args) -> int:
     grids.check(args.study, args.profile)
-    require_records(Path(args.results), args.study, args.profile)
-    n = records.publish(args.results, args.study, args.profile)
-    print(f"{n} records of {args.study}/{args.profile} published to {records.published_dir()}")
+    profile = settings.profile_name(args.study, args.profile)
+    require_records(Path(args.results), args.study, profile)
+    n = records.publish(args.results, args.study, profile)
+    print(f"{n} records of {args.study}/{profile} published to {records.published_dir()}")
     return 0
 
 

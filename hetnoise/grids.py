@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hetnoise import studies, tables
+from hetnoise import settings, studies, tables
 from hetnoise.records import repo_root
 
 
@@ -26,9 +26,9 @@ def profiles(study: str) -> list[str]:
 
 
 def check(study: str, profile: str | None = None) -> None:
-    """ValueError naming the choices when a study or profile is unknown."""
+    """ValueError naming the choices when a study or profile is unknown (a profile's earlier name is known)."""
     grids = studies.get(study).grids
-    if profile is not None and profile not in grids:
+    if profile is not None and settings.profile_name(study, profile) not in grids:
         raise ValueError(f"profile {profile!r} is unknown for {study}; choose one of {sorted(grids)}")
 
 
@@ -36,7 +36,7 @@ def cells(study: str, profile: str, overrides: dict | None = None) -> list[dict]
     """Every cell of a profile's grid as notebook parameters; `overrides` maps a parameter to a list of
     values (replacing or adding that axis in every block), e.g. {"p": [0, 1], "seed": [0, 1]}."""
     check(study, profile)
-    params = studies.get(study).params
+    profile, params = settings.profile_name(study, profile), studies.get(study).params
     for key, values in (overrides or {}).items():
         if key not in params or not params[key].identity or key == "profile":
             allowed = [k for k, v in params.items() if v.identity and k != "profile"]

@@ -64,15 +64,18 @@ def band(ax, x, mean, std, color, label, marker="o"):
 # (96 CSS px are 72 pt) unless a narrow column shrinks the figure, and stays sharp on high-density screens.
 SCREEN_DPI = 110
 DENSITY = 2
-NUMBERING = {"page": "", "count": 0}  # the page whose figures are being numbered, and how many it has shown
+# The page whose figures are being numbered, how many it has shown, and what its captions add about the runs.
+NUMBERING = {"page": "", "count": 0, "links": None}
 
 
-def page(key: str) -> None:
+def page(key: str, links=None) -> None:
     """Number the figures of page `key` from 1: a new key starts afresh, the same key (a later block of the
     same page) goes on counting. A book page runs in a kernel of its own; the key keeps a kernel that draws
-    several pages (tests, notebooks) from numbering across them, and names the page's CSV files."""
+    several pages (tests, notebooks) from numbering across them, and names the page's CSV files. `links(frame)`
+    gives the HTML a caption adds about the runs it is drawn from (where to find them, how to make them)."""
     if key != NUMBERING["page"]:
         NUMBERING.update(page=key, count=0)
+    NUMBERING["links"] = links
 
 
 def show(fig, alt: str, what: str, runs, numbers: pd.DataFrame, note: str = "") -> int:
@@ -88,7 +91,7 @@ def show(fig, alt: str, what: str, runs, numbers: pd.DataFrame, note: str = "") 
     NUMBERING["count"] += 1
     number = NUMBERING["count"]
     caption = (f"<strong>Figure {number}.</strong> {html.escape(what.rstrip('. '))}; drawn from "
-               f"{html.escape(runs_text(runs, note))}. {csv_link(numbers, number)}{provenance_links(runs)}")
+               f"{html.escape(runs_text(runs, note))}. {csv_link(numbers, number)}{run_links(runs)}")
     display(HTML(figure_html(fig, alt, caption, number)))
     plt.close(fig)
     return number
@@ -103,21 +106,10 @@ def runs_text(runs, note: str = "") -> str:
     return f"{count} run{'s' * (count != 1)} ({', '.join(part for part in parts if part)})"
 
 
-def provenance_links(runs) -> str:
-    """For each profile of the runs when the page is a study's (`page`): a link to its runs table on the
-    provenance page (each run linked there to its executed notebook) and the sweep that makes them."""
-    from hetnoise import runs as tables_of_runs, studies
-
-    frame = runs if isinstance(runs, pd.DataFrame) else tables.frame(list(runs))
-    study = NUMBERING["page"]
-    if study not in studies.ALL or "profile" not in frame:
-        return ""
-    links = []
-    for profile, part in frame.groupby("profile"):
-        if profile in studies.get(study).grids:
-            links.append(f'<a href="provenance.html#{tables_of_runs.anchor(study, profile)}">the {profile} runs</a>, '
-                         f"made by <code>{html.escape(tables_of_runs.sweep_command(study, profile, part))}</code>")
-    return " Runs: " + "; ".join(links) + "." if links else ""
+def run_links(runs) -> str:
+    """What the page's `links` says of the runs a figure is drawn from ("" when the page set none)."""
+    links = NUMBERING.get("links")
+    return links(runs if isinstance(runs, pd.DataFrame) else tables.frame(list(runs))) if links else ""
 
 
 def named(frame: pd.DataFrame, column: str, word: str) -> str:

@@ -231,17 +231,23 @@ def validate(record, path: Path | None = None) -> str | None:
         path = Path(path)
         if path.stem != record["run_id"]:
             return f"file name {path.name} is not its run_id {record['run_id']}.json"
-        if (path.parent.parent.name, path.parent.name) != (study, record["profile"]):
+        folders = [record["profile"], *settings.earlier_names(study, record["profile"])]
+        if path.parent.parent.name != study or path.parent.name not in folders:
             return f"lies in {path.parent.parent.name}/{path.parent.name}, not in {study}/{record['profile']}"
     return None
 
 
 def upgrade(record):
     """A record of an earlier schema in the current one, where the change was a rename (schema 2 called
-    the study "experiment"); anything else is returned as it is, for `validate` to judge."""
+    the study "experiment"; a profile's earlier name becomes its name now); anything else is returned as it
+    is, for `validate` to judge."""
     if isinstance(record, dict) and record.get("schema") == 2 and "experiment" in record and "study" not in record:
         record = {("study" if k == "experiment" else k): v for k, v in record.items()}
         record["schema"] = SCHEMA
+    if (isinstance(record, dict) and record.get("study") in studies.ALL and isinstance(record.get("params"), dict)
+            and record.get("profile") in studies.get(record["study"]).renamed):
+        name = settings.profile_name(record["study"], record["profile"])
+        record = {**record, "profile": name, "params": {**record["params"], "profile": name}}
     return record
 
 
@@ -261,9 +267,9 @@ def load_records(results: str | os.PathLike | None = None, study: str | None = N
                  profile: str | None = None) -> tuple[list[dict], list[str]]:
     """All valid records under `results` (optionally of one study / profile) and the problems found."""
     base = Path(results) if results is not None else results_dir()
-    pattern = f"{study or '*'}/{profile or '*'}/*.json"
+    folders = [profile, *settings.earlier_names(study, profile)] if study and profile else [profile or "*"]
     records, problems = [], []
-    for path in sorted(base.glob(pattern)):
+    for path in sorted(p for folder in folders for p in base.glob(f"{study or '*'}/{folder}/*.json")):
         if path.name.endswith(".error.json"):
             continue
         try:
@@ -345,6 +351,8 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
         if r["result"].get("pack_index", 0) == 0 and first and notebook.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
             shown = publish_notebook(notebook, dest.with_suffix(".ipynb"), whole=not shown) or shown
-        atomic_write_text(dest, Path(r["_path"]).read_text())
+        text = Path(r["_path"]).read_text()
+        renamed = json.loads(text)["profile"] != r["profile"]  # written under a profile's earlier name
+        atomic_write_text(dest, dumps({k: v for k, v in r.items() if not k.startswith("_")}) if renamed else text)
         copied += 1
     return copied

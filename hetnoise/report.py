@@ -8,6 +8,7 @@ import html
 import re
 from collections import Counter
 from dataclasses import replace
+from functools import partial
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -42,7 +43,7 @@ def section(study: str, name: str, results=None) -> None:
     loaded = load(study, results)
     skipped(loaded.problems)
     plots.style()
-    plots.page(study)
+    plots.page(study, links=partial(runs.figure_links, study))
     studies.get(study).sections[name](loaded)
 
 

@@ -1,6 +1,7 @@
 """Tables of the runs behind the book: who ran what, where, how long, and their executed notebooks."""
 from __future__ import annotations
 
+import html
 import json
 import os
 from collections import Counter
@@ -66,6 +67,17 @@ def sweep_command(study: str, profile: str, frame: pd.DataFrame) -> str:
                 parts.append(f"--set {key}={shown:g}" if isinstance(shown, float) else f"--set '{key}={shown}'"
                              if len(values) > 1 else f"--set {key}={shown}")
     return " ".join(parts)
+
+
+def figure_links(study: str, frame: pd.DataFrame) -> str:
+    """What a figure's caption says of its runs, for each profile of `frame`: a link to that profile's runs table
+    on the provenance page (each run linked there to its executed notebook) and the sweep that makes them."""
+    if "profile" not in frame:
+        return ""
+    links = [f'<a href="provenance.html#{anchor(study, profile)}">the {profile} runs</a>, made by '
+             f"<code>{html.escape(sweep_command(study, profile, part))}</code>"
+             for profile, part in frame.groupby("profile") if profile in studies.get(study).grids]
+    return " Runs: " + "; ".join(links) + "." if links else ""
 
 
 def versions_table(records: list[dict]) -> pd.DataFrame:

@@ -64,6 +64,7 @@ def resolve(study: str, given: dict) -> dict:
     unknown = sorted(set(given) - set(spec))
     if unknown:
         raise ValueError(f"{study}: unknown parameter {unknown[0]!r}; the parameters are {', '.join(spec)}")
+    given = {**given, "profile": profile_name(study, given["profile"])} if given.get("profile") else given
     values = {name: check_value(study, name, given.get(name, s.default)) for name, s in spec.items()}
     profile = declared.profiles[values["profile"]]
     values["dataset"] = values["dataset"] or profile.dataset
@@ -142,10 +143,24 @@ def identity(study: str, params: dict) -> dict:
     return {k: x for k, x in params.items() if k in spec and spec[k].identity and x not in spec[k].unnamed}
 
 
+def profile_name(study: str, name: str) -> str:
+    """A profile's name now, given its name now or an earlier one (`Study.renamed`)."""
+    return studies.get(study).renamed.get(name, name)
+
+
+def earlier_names(study: str, name: str) -> list[str]:
+    """The names a profile had before its name now (none when it was never renamed)."""
+    return [old for old, new in studies.get(study).renamed.items() if new == name]
+
+
 def run_id(study: str, params: dict, protocol: int | None = None) -> str:
-    """16 hex digits: sha256 of the study, its protocol version and the identity parameters."""
+    """16 hex digits: sha256 of the study, its protocol version and the identity parameters (a renamed
+    profile under its first name, so that its runs keep their ids)."""
+    ident = identity(study, params)
+    if "profile" in ident and earlier_names(study, ident["profile"]):
+        ident["profile"] = earlier_names(study, ident["profile"])[0]
     blob = json.dumps({"study": study, "protocol": studies.get(study).version if protocol is None else protocol,
-                       "params": identity(study, params)}, sort_keys=True, allow_nan=False)
+                       "params": ident}, sort_keys=True, allow_nan=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -67,7 +67,8 @@ class Study:
     paper's claims on the study's records; `version` enters every run id: bump it when results change;
     `sections` are the blocks of the study's book page, each called by `report.section` with the records;
     `rows(records)` gives the records as its page and claims read them (for example one run that stands
-    for several cells)."""
+    for several cells); `renamed` maps a profile's earlier name to its name now: the earlier one is still
+    accepted, and run ids keep hashing it, so renaming a profile changes no id."""
     name: str
     title: str
     version: int
@@ -83,6 +84,7 @@ class Study:
     packable: tuple[str, ...] = ()
     sections: dict[str, Callable] = field(default_factory=dict)
     rows: Callable[[list[dict]], list[dict]] | None = None
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 # Parameters every study shares: the run's seeds and where it executes, the training recipe (None: the

@@ -78,14 +78,23 @@ def plan(study: str, profile: str, results: str | os.PathLike, overrides: dict |
     """The cells of a sweep, each resolved and validated (`settings.resolve`: a bad value stops here,
     before anything starts) with its identity parameters, run id and record path."""
     out, seen = [], set()
+    profile = settings.profile_name(study, profile)
     for cell in grids.cells(study, profile, overrides):
         run = settings.resolve(study, cell)
         rid = run["run_id"]
         if rid not in seen:  # cells that name a parameter the run does not depend on are one run
             seen.add(rid)
-            out.append(Cell(study, profile, settings.identity(study, run), rid,
-                            records.record_path(results, study, profile, rid)))
+            out.append(Cell(study, profile, settings.identity(study, run), rid, record_path(results, study, profile,
+                                                                                           rid)))
     return out
+
+
+def record_path(results, study: str, profile: str, rid: str) -> Path:
+    """Where a cell's record is: in the profile's folder, or in the folder of its earlier name when a run made
+    before the rename lies there (so that it counts as done)."""
+    paths = [records.record_path(results, study, name, rid)
+             for name in (profile, *settings.earlier_names(study, profile))]
+    return next((path for path in paths if path.is_file()), paths[0])
 
 
 def packs(cells: list[Cell], size: int = 1) -> list[list[Cell]]:

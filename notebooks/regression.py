@@ -28,8 +28,8 @@
 # or `... -p p 0.9 -p profile smoke` (offline, seconds).
 
 # %% tags=["parameters"]
-profile = "paper"  # paper or smoke: sets the default data set and the training recipe (hetnoise.settings)
-dataset = None  # None: the data set of the profile (paper: mnist, smoke: digits)
+profile = "mnist-rotation"  # mnist-rotation (earlier name: paper) or smoke: the default data set and the recipe
+dataset = None  # None: the data set of the profile (mnist-rotation: mnist, smoke: digits)
 model = "lenet5"  # LeNet-5 with one output, the angle
 p = 0.5  # probability that a training angle inside [low, high] is corrupted
 sigma = 20.0  # degrees: scale of the Gaussian noise before it is truncated to [low, high]

@@ -38,8 +38,8 @@ def test_bad_sweep_arguments_stop_before_anything_starts(extra, message, tmp_pat
 
 def test_unknown_profile_of_all_studies_is_an_error(tmp_path, capsys):
     assert cli.main(["sweep", "all", "--profile", "smok", "--results", str(tmp_path / "r")]) == 2
-    assert ("--profile 'smok' is unknown; choose one of ['fashion', 'label-transfer', 'label-transfer-pilot', 'paper', "
-            "'real', 'real-pilot', 'smoke']") in capsys.readouterr().err
+    assert ("--profile 'smok' is unknown; choose one of ['fashion', 'label-transfer', 'label-transfer-pilot', "
+            "'mnist-rotation', 'paper', 'real', 'real-pilot', 'smoke']") in capsys.readouterr().err
 
 
 @pytest.mark.slow

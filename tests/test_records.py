@@ -1,11 +1,12 @@
 """Run records: identity, provenance, atomic writes, validation on read."""
+import hashlib
 import json
 import os
 
 import numpy as np
 import pytest
 
-from hetnoise import records, settings, studies, tables
+from hetnoise import records, settings, studies, sweep, tables
 
 RESULT = {"clean_acc": 0.9, "corrupted_acc": 0.5, "test_acc": 0.6, "per_class_acc": [0.9] * 10, "best_epoch": 2,
           "wall_time_s": 1.5}
@@ -159,3 +160,33 @@ def test_records_are_written_with_lists_on_one_line_and_read_back_equal(tmp_path
     record = {"a": [1, 2.5, None], "b": {"c": [[0.1, 0.2], [0.3]], "d": "text [with] brackets"}, "e": []}
     text = records.dumps(record)
     assert json.loads(text) == record and '"a": [1, 2.5, null]' in text and "[0.1, 0.2]" in text
+
+
+def test_a_renamed_profile_keeps_its_run_ids_and_its_earlier_records(tmp_path):
+    """Regression's MNIST profile was called `paper`: the earlier name is still accepted, ids do not change,
+    and runs written under it are read, resumed and published under the name now."""
+    old = settings.resolve("regression", {"profile": "paper", "p": 0.5, "seed": 1})
+    new = settings.resolve("regression", {"profile": "mnist-rotation", "p": 0.5, "seed": 1})
+    assert old == new and new["profile"] == "mnist-rotation"
+    earlier = dict(settings.identity("regression", new), profile="paper")
+    blob = json.dumps({"study": "regression", "protocol": 1, "params": earlier}, sort_keys=True)
+    assert new["run_id"] == hashlib.sha256(blob.encode()).hexdigest()[:16]  # the id it had under its first name
+    local = tmp_path / "results"
+    result = {"rmse_clean": 1.0, "rmse_corrupted": 2.0, "rmse_overall": 1.5, "mse_clean": 1.0, "mse_corrupted": 4.0,
+              "mse_boundary": 1.0, "mse_overall": 2.25, "mae_clean": 1.0, "mae_corrupted": 2.0, "best_epoch": 1,
+              "wall_time_s": 1.0}
+    path = records.save_run(local, "regression", new, result)
+    moved = local / "regression" / "paper" / path.name
+    moved.parent.mkdir()
+    text = path.read_text().replace('"profile": "mnist-rotation"', '"profile": "paper"')
+    moved.write_text(text)
+    path.unlink()
+    path.parent.rmdir()
+    recs, problems = records.load_records(local, "regression", "mnist-rotation")
+    assert not problems and [r["profile"] for r in recs] == ["mnist-rotation"]
+    cells = {c.run_id: c for c in sweep.plan("regression", "paper", local)}
+    assert {c.profile for c in cells.values()} == {"mnist-rotation"} and cells[new["run_id"]].done()
+    assert sum(c.done() for c in cells.values()) == 1  # the run made before the rename is not made again
+    assert records.publish(local, "regression", "mnist-rotation", to=tmp_path / "published") == 1
+    copy = json.loads((tmp_path / "published" / "regression" / "mnist-rotation" / path.name).read_text())
+    assert copy["profile"] == copy["params"]["profile"] == "mnist-rotation" and copy["run_id"] == new["run_id"]

@@ -203,7 +203,7 @@ def regression_frame(clean_rise=0.0, corrupted_rise=8.0, runs=3, noise_sd=0.2, s
             def rmse(base, rise):
                 return (base + rise * strength + rng.normal(0, noise_sd)) ** 2
 
-            rows.append({"profile": "paper", "dataset": "mnist", "low": 0.0, "high": 45.0, "max_angle": 45.0,
+            rows.append({"profile": "mnist-rotation", "dataset": "mnist", "low": 0.0, "high": 45.0, "max_angle": 45.0,
                          "band": 10.0, "p": p, "sigma": sigma, "seed": seed_, "mse_clean": rmse(6, clean_rise),
                          "mse_boundary": rmse(7, clean_rise), "mse_corrupted": rmse(6, corrupted_rise)})
     return pd.DataFrame(rows)
@@ -244,7 +244,7 @@ def test_too_few_runs_and_an_absent_premise():
 
 
 # ------------------------------------------------------------------------------------------- book page
-def fake_record(profile="paper", dataset="mnist", p=0.0, sigma=20.0, seed=0, rmse=10.0):
+def fake_record(profile="mnist-rotation", dataset="mnist", p=0.0, sigma=20.0, seed=0, rmse=10.0):
     """A record with the fields the page reads: parameters, errors per range, the error curve, provenance."""
     params = {"dataset": dataset, "model": "lenet5", "p": p, "sigma": sigma, "low": 0.0, "high": 45.0,
               "max_angle": 45.0, "seed": seed, "split_seed": 0, "epochs": 2, "batch_size": 64, "optimizer": "adam",
@@ -257,7 +257,7 @@ def fake_record(profile="paper", dataset="mnist", p=0.0, sigma=20.0, seed=0, rms
             "result": result, "provenance": {"device_name": "cpu", "git_revision": "abc"}, "_source": "local"}
 
 
-def fake_loaded(profiles=("paper", "smoke")) -> tables.Loaded:
+def fake_loaded(profiles=("mnist-rotation", "smoke")) -> tables.Loaded:
     """Three seeds at three p (σ = 20°) and two more σ at p = 1, for each profile."""
     cells = [(0.0, 20.0), (0.5, 20.0), (1.0, 20.0), (1.0, 5.0), (1.0, 40.0)]
     recs = [fake_record(profile, "digits" if profile == "smoke" else "mnist", p, sigma, seed)
@@ -274,9 +274,9 @@ def shown(monkeypatch):
 
 
 def test_results_shows_paper_first_and_the_smoke_check_last_without_its_angle_curve(shown):
-    regression.results(fake_loaded(("smoke", "paper")))
+    regression.results(fake_loaded(("smoke", "mnist-rotation")))
     headings = [text for text in shown["markdown"] if text.startswith("###")]
-    assert headings[0] == "### mnist, profile `paper` (local records)"
+    assert headings[0] == "### mnist, profile `mnist-rotation` (local records)"
     assert headings[1].startswith("### Pipeline check: `smoke` profile, digits")
     assert shown["figures"] == 3  # paper: errors and error per angle; smoke: errors only
     assert sum(text.startswith("**Where the error sits.**") for text in shown["markdown"]) == 1
@@ -284,20 +284,20 @@ def test_results_shows_paper_first_and_the_smoke_check_last_without_its_angle_cu
 
 
 def test_each_figure_has_its_own_alt_text_caption_and_numbers(shown):
-    loaded = fake_loaded(("paper",))
+    loaded = fake_loaded(("mnist-rotation",))
     regression.results(loaded)
     errors, angles = shown["parts"]
     assert (errors["number"], angles["number"]) == (1, 2) and errors["alt"] != angles["alt"]
     assert "Left, against p at σ = 20°: corrupted range 10.0° at p = 0 to 11.0° at p = 1" in errors["alt"]
     assert "mean over the bins of the corrupted range 10.0° at p = 0 to 11.0° at p = 1" in angles["alt"].lower()
-    assert "drawn from 15 runs (profile paper, data set mnist, local records)" in errors["caption"]
+    assert "drawn from 15 runs (profile mnist-rotation, data set mnist, local records)" in errors["caption"]
     assert "drawn from 9 runs" in angles["caption"]  # the error curve is drawn at σ = 20° only
     pd.testing.assert_frame_equal(errors["numbers"], regression.error_numbers(loaded.frame), check_dtype=False)
     pd.testing.assert_frame_equal(angles["numbers"], regression.angle_numbers(loaded.records), check_dtype=False)
 
 
 def test_figures_plot_their_numbers():
-    loaded = fake_loaded(("paper",))
+    loaded = fake_loaded(("mnist-rotation",))
     numbers = regression.error_numbers(loaded.frame)
     fig = regression.figure(loaded.frame)
     corrupted = fig.axes[1].get_lines()[0]  # right panel: against σ
@@ -316,15 +316,15 @@ def test_results_without_records_says_how_to_make_them(shown):
 
 
 def test_cell_table_gives_the_mean_error_per_cell_in_degrees():
-    table = regression.cell_table(fake_loaded(("paper",)).frame).data
+    table = regression.cell_table(fake_loaded(("mnist-rotation",)).frame).data
     assert list(table.columns) == ["σ (°)", "p", *regression.TABLE_COLUMNS, "runs"]
     assert table[["σ (°)", "p"]].values.tolist() == [[5, 1], [20, 0], [20, 0.5], [20, 1], [40, 1]]
     assert table["clean RMSE"].tolist() == pytest.approx([11, 10, 10.5, 11, 11]) and set(table.runs) == {3}
 
 
-def test_what_was_run_sets_the_papers_proposal_beside_a_paper_profile_only():
-    loaded = fake_loaded(("paper", "smoke"))
-    paper = regression.what_was_run(loaded.of(profile="paper").records, "paper").data
+def test_what_was_run_sets_the_papers_proposal_beside_the_mnist_profile_only():
+    loaded = fake_loaded(("mnist-rotation", "smoke"))
+    paper = regression.what_was_run(loaded.of(profile="mnist-rotation").records, "mnist-rotation").data
     assert list(paper.columns) == ["", "these runs", "paper (§6, proposed)"]
     assert "of the grid's 21" in paper.set_index("").loc["runs", "these runs"]
     smoke = regression.what_was_run(loaded.of(profile="smoke").records, "smoke").data
@@ -336,7 +336,7 @@ def test_verdict_numbers_and_their_glue(monkeypatch):
 
     glued = {}
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
-    regression.glue_numbers(fake_loaded(("paper",)))
+    regression.glue_numbers(fake_loaded(("mnist-rotation",)))
     assert glued["regression_accuracy_margin"] == claims.MARGIN
     assert glued["regression_margin"] == regression.margin_for(45)
     assert glued["regression_n_checks"] == 4 and 0 <= glued["regression_n_holds"] <= 4
@@ -347,7 +347,7 @@ def test_verdict_numbers_and_their_glue(monkeypatch):
 def test_the_page_sections_are_registered_and_render_the_published_records(shown, tmp_path):
     assert set(regression.STUDY.sections) == {"results", "verdict_numbers"}
     report.section("regression", "results", results=tmp_path)
-    assert any(text.startswith("### mnist, profile `paper` (published records)") for text in shown["markdown"])
+    assert any(text.startswith("### mnist, profile `mnist-rotation` (published records)") for text in shown["markdown"])
 
 
 # ---------------------------------------------------------------------------------------------- notebook

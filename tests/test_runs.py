@@ -1,6 +1,7 @@
 """Tables of runs for the book, from records written by the real `records.save_run`."""
 import json
 
+import matplotlib.pyplot as plt
 import nbformat
 import pandas as pd
 
@@ -77,7 +78,8 @@ def test_expected_time_prices_only_the_data_sets_it_measured(tmp_path):
 def test_the_sweep_command_names_what_narrows_the_grid_to_the_runs(tmp_path):
     recs, _ = make_runs(tmp_path)  # smoke, digits, seed 0, 2 epochs: the smoke grid's LeNet-5 trains 10
     frame = tables.frame(recs)
-    assert runs.sweep_command("multiclass", "smoke", frame) == "hetnoise sweep multiclass --profile smoke --set epochs=2"
+    assert runs.sweep_command("multiclass", "smoke", frame) == (
+        "hetnoise sweep multiclass --profile smoke --set epochs=2")
     grid = pd.DataFrame([settings.resolve("multiclass", {**cell, "profile": "paper"})
                          for cell in grids.cells("multiclass", "paper")])
     assert runs.sweep_command("multiclass", "paper", grid) == "hetnoise sweep multiclass --profile paper"
@@ -90,10 +92,15 @@ def test_the_sweep_command_names_what_narrows_the_grid_to_the_runs(tmp_path):
 
 def test_a_figures_caption_links_each_profile_to_its_runs(tmp_path, monkeypatch):
     recs, _ = make_runs(tmp_path)
-    monkeypatch.setattr(plots, "NUMBERING", {"page": "multiclass", "count": 0})
-    links = plots.provenance_links(recs)
-    assert links == (' Runs: <a href="provenance.html#runs-multiclass-smoke">the smoke runs</a>, made by '
-                     "<code>hetnoise sweep multiclass --profile smoke --set epochs=2</code>.")
+    assert runs.figure_links("multiclass", tables.frame(recs)) == (
+        ' Runs: <a href="provenance.html#runs-multiclass-smoke">the smoke runs</a>, made by '
+        "<code>hetnoise sweep multiclass --profile smoke --set epochs=2</code>.")
     assert f'<div id="{runs.anchor("multiclass", "smoke")}">' in runs.group_markdown(recs, tmp_path)
-    monkeypatch.setattr(plots, "NUMBERING", {"page": "a test's page", "count": 0})
-    assert plots.provenance_links(recs) == ""
+    shown = []
+    monkeypatch.setattr(plots, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(plots, "NUMBERING", {"page": "", "count": 0, "links": None})
+    plots.page("multiclass", links=lambda frame: f" {len(frame)} runs, linked.")
+    plots.show(plt.figure(), "alt", "what", recs, pd.DataFrame({"x": [1, 2]}))
+    plots.page("another page")
+    plots.show(plt.figure(), "alt", "what", recs, pd.DataFrame({"x": [1, 2]}))
+    assert " 3 runs, linked." in shown[0] and "linked" not in shown[1]
