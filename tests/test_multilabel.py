@@ -393,8 +393,8 @@ def test_sections_are_registered():
 def test_page_frame_reads_percent_and_the_corrupted_span():
     frame = multilabel.page_frame([fake_record(case=2, map_clean=0.5)])
     assert frame.map_clean[0] == 50 and frame.corrupted[0] == "labels garment 2–garment 9"
-    assert sorted([("flip", 2), ("swap", 4), ("swap", 2)], key=multilabel.swap_first) == [
-        ("swap", 2), ("swap", 4), ("flip", 2)]
+    assert sorted([("flip", 2), ("swap", 4), ("flip", 8), ("swap", 2), ("swap", 8)], key=multilabel.swap_first) == [
+        ("swap", 8), ("flip", 8), ("swap", 2), ("swap", 4), ("flip", 2)]
 
 
 def test_claims_give_one_verdict_per_case_mode_and_length():
@@ -407,6 +407,9 @@ def test_claims_give_one_verdict_per_case_mode_and_length():
     assert all(v.verdict == claims.TOO_FEW for v in verdicts)  # two values of p: no slope
     assert verdicts[0].paper == "flat; corrupted group 31.3 → 6.38 % (Fig. 6)"
     assert [v.kind for v in verdicts] == [claims.EXTENSION] * 2 + [""] * 4  # the paper never flipped labels
+    current = [fake_record(mode="swap", epochs=8, case=1, p=p, seed=seed) for p in (0.0, 0.5, 1.0) for seed in (0, 1)]
+    verdicts = multilabel.check_claims(tables.frame(REAL + current))  # the 2- and 4-epoch runs are superseded
+    assert [v.scope for v in verdicts] == ["mnist-fashion-mosaics, case 1, swap"]
     assert multilabel.check_claims(pd.DataFrame()) == []
 
 
