@@ -688,7 +688,31 @@ def runs_section(loaded) -> None:
         block(loaded, profile, dataset, protocol)
 
 
+SLICE_NAMES = {"mnist": "mnist", "fashion-mnist": "fashion", "digits": "digits", "cifar10": "cifar"}
+PROSE_METRICS = {"clean": "clean_acc", "corrupted": "corrupted_acc", "precision": "clean_precision"}
+
+
+def prose_numbers(frame: pd.DataFrame) -> dict[str, str]:
+    """What the page's prose says of the real-data runs, as text: the mean (%) of the clean class's accuracy and
+    precision and of the corrupted classes' accuracy per data set, protocol, strategy and p, keyed
+    multiclass_mnist2_exclude_clean_p08 ("–" where a value is missing)."""
+    out = {}
+    frame = frame[frame.profile != "smoke"] if "profile" in frame else frame
+    for (dataset, protocol, strategy, p), cell in frame.groupby(["dataset", "protocol", "strategy", "p"]):
+        for word, column in PROSE_METRICS.items():
+            value = 100 * cell[column].mean() if column in cell else np.nan
+            key = f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_{strategy}_{word}_p{p:g}".replace(".", "")
+            out[key] = "–" if np.isnan(value) else f"{value:.1f}"
+    return out
+
+
+def glue_numbers(loaded) -> None:
+    """Glue the numbers the page's prose names."""
+    tables.glue(prose_numbers(loaded.frame))
+
+
 STUDY = Study(name="multiclass", title="Multi-class", version=STUDY_VERSION, params=PARAMS, profiles=PROFILES,
               grids=GRIDS, result_fields=RESULT_FIELDS, paper_setup=PAPER_SETUP, claims=check_claims, complete=complete,
               key_params=("dataset", "p", "clean_class", "strategy", "seed", "epochs"), published=PUBLISHED,
-              packable=("clean_class", "strategy", "seed"), sections={"runs": runs_section}, rows=rows)
+              packable=("clean_class", "strategy", "seed"), sections={"runs": runs_section, "numbers": glue_numbers},
+              rows=rows)

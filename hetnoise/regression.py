@@ -503,9 +503,26 @@ def verdict_numbers(table: pd.DataFrame) -> dict[str, float | int]:
             "regression_n_holds": int((table.verdict == HOLDS).sum()) if len(table) else 0}
 
 
+CLAIM_KEYS = ("premise", "clean", "boundary", "sigma")  # the order `_slice_claims` checks them in
+
+
+def prose_numbers(frame: pd.DataFrame, profile: str = "mnist-rotation") -> dict[str, str]:
+    """What the page's prose says of one profile's runs, as text: each range's mean test RMSE (°) per cell plotted
+    (keys regression_clean_s20_p1), and each claim's reading and verdict (regression_boundary_ours)."""
+    part = frame[frame.profile == profile] if "profile" in frame and len(frame) else frame.iloc[0:0]
+    if part.empty:
+        return {}
+    numbers = error_numbers(part).drop_duplicates(["sigma", "p"])
+    out = {f"regression_{name}_s{row['sigma']:g}_p{row['p']:g}".replace(".", ""): f"{row[f'{name}_mean']:.2f}"
+           for _, row in numbers.iterrows() for name in ERROR_LINES}
+    for key, verdict in zip(CLAIM_KEYS, check_claims(part)):
+        out.update({f"regression_{key}_ours": verdict.ours, f"regression_{key}_verdict": verdict.verdict})
+    return out
+
+
 def glue_numbers(loaded) -> None:
-    """Glue the verdicts' numbers for the page's prose."""
-    tables.glue(verdict_numbers(claims.table(check_claims(loaded.frame))))
+    """Glue the verdicts' numbers and the runs' numbers for the page's prose."""
+    tables.glue({**verdict_numbers(claims.table(check_claims(loaded.frame))), **prose_numbers(loaded.frame)})
 
 
 STUDY = Study(name="regression", title="Regression", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,

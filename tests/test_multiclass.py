@@ -338,3 +338,14 @@ def test_epochs_figure_draws_test_accuracy_per_epoch_only_where_recorded():
     assert numbers[multiclass.EPOCH_LINES].values.tolist() == [[80.0, 80.0], [70.0, 70.0]]
     assert "After epoch 2 at p = 0.5: Include: corrupted classes 70.0 %" in multiclass.epochs_alt(numbers, "mnist")
     plt.close("all")
+
+
+def test_prose_numbers_name_each_data_set_protocol_strategy_metric_and_p():
+    recs = grid("paper", "mnist") + grid("fashion", "fashion-mnist", precision=False) + grid("smoke", "digits")
+    frame = tables.frame(recs)
+    numbers = multiclass.prose_numbers(frame)
+    assert numbers["multiclass_mnist2_exclude_corrupted_p1"] == "65.0"
+    assert numbers["multiclass_mnist2_include_precision_p05"] == "80.0"
+    assert numbers["multiclass_fashion2_exclude_precision_p0"] == "–"  # records without the field
+    assert not any("digits" in key for key in numbers)  # a pipeline check says nothing on the page
+    assert len(numbers) == 2 * 2 * 3 * 3

@@ -367,3 +367,16 @@ def test_readme_command_writes_a_record(tmp_path):
     from test_notebooks import assert_outputs_read_well
 
     assert_outputs_read_well(tmp_path / "out.ipynb")
+
+
+def test_prose_numbers_name_each_cell_and_each_claim_in_order():
+    loaded = fake_loaded(("mnist-rotation", "smoke"))
+    numbers = regression.prose_numbers(loaded.frame)
+    assert numbers["regression_clean_s20_p0"] == "10.00" and numbers["regression_clean_s40_p1"] == "11.00"
+    claims_in_order = [v.claim for v in regression.check_claims(loaded.of(profile="mnist-rotation").frame)]
+    assert [c.split(" (")[0] for c in claims_in_order] == [
+        "the noise raises the corrupted range's error", "the clean range's error stays flat as p grows",
+        "the error of clean angles within 10° of the corrupted range stays flat as p grows",
+        "the clean range's error stays flat as σ grows"]
+    assert set(numbers) >= {f"regression_{key}_{what}" for key in regression.CLAIM_KEYS for what in ("ours", "verdict")}
+    assert regression.prose_numbers(loaded.frame, profile="paper") == {}
