@@ -62,10 +62,11 @@ def sweep_command(study: str, profile: str, frame: pd.DataFrame) -> str:
             values = sorted(ours)
             if key == "seed":
                 parts.append("--seeds " + " ".join(str(int(v)) for v in values))
+            elif len(values) > 1:
+                parts.append(f"--set '{key}={json.dumps(values)}'")
             else:
-                shown = values[0] if len(values) == 1 else json.dumps(values)
-                parts.append(f"--set {key}={shown:g}" if isinstance(shown, float) else f"--set '{key}={shown}'"
-                             if len(values) > 1 else f"--set {key}={shown}")
+                value = f"{values[0]:g}" if isinstance(values[0], float) else values[0]
+                parts.append(f"--set {key}={value}")
     return " ".join(parts)
 
 
