@@ -541,20 +541,22 @@ def points(value: float) -> str:
 
 
 SLICE_NUMBERS = ("corrupted_first", "corrupted_last", "clean_first", "clean_last", "overall_first", "clean_change",
-                 "verdict")
+                 "verdict", "clean_peak", "clean_peak_p")
 
 
 def slice_numbers(part: pd.DataFrame, key: str) -> dict[str, str]:
-    """For the runs of one mode and case: mean mAP (%) of each group at the lowest and highest p, and the clean
-    group's change over p with its verdict, as text ("–" without runs)."""
+    """For the runs of one mode and case: mean mAP (%) of each group at the lowest and highest p, the clean
+    group's highest mean over p and where, and its change over p with its verdict, as text ("–" without runs)."""
     if part.empty:
         return {f"{key}_{name}": "–" for name in SLICE_NUMBERS}
     first, last = part[part.p == part.p.min()], part[part.p == part.p.max()]
     verdict = clean_claim(part, "real", part.dataset.iloc[0], part["mode"].iloc[0], int(part.case.iloc[0]))
     means = {f"{group}_{end}": points(100 * cell[f"map_{group}"].mean())
              for end, cell in (("first", first), ("last", last)) for group in ("corrupted", "clean", "overall")}
+    clean = part.groupby("p").map_clean.mean()
     return {**{f"{key}_{name}": value for name, value in means.items() if name in SLICE_NUMBERS},
-            f"{key}_clean_change": verdict.ours, f"{key}_verdict": verdict.verdict}
+            f"{key}_clean_change": verdict.ours, f"{key}_verdict": verdict.verdict,
+            f"{key}_clean_peak": points(100 * clean.max()), f"{key}_clean_peak_p": f"{clean.idxmax():g}"}
 
 
 EARLIER_EPOCHS = (2, 4)  # the lengths of the earlier `real` recipe's records (2, and swap at three p for 4)

@@ -490,6 +490,7 @@ def test_real_numbers_read_each_length_per_mode_and_case():
     assert numbers[f"{key}_swap1_corrupted_first"] == "80.0" and numbers[f"{key}_flip2_corrupted_last"] == "20.0"
     assert numbers[f"{key}_swap2_clean_first"] == "80.1" and numbers[f"{key}_swap2_clean_last"] == "82.1"
     assert numbers[f"{key}_flip1_overall_first"] == "70.0"
+    assert numbers[f"{key}_swap2_clean_peak"] == "82.1" and numbers[f"{key}_swap2_clean_peak_p"] == "1"
     assert numbers[f"{key}_swap1_clean_change"].startswith("+2.0 [") and numbers[f"{key}_swap1_verdict"] == claims.FAILS
     assert numbers["multilabel_e2_runs"] == 4 and numbers["multilabel_e2_swap1_clean_first"] == "10.0"
     assert numbers["multilabel_e2_swap1_verdict"] == claims.TOO_FEW and numbers["multilabel_e2_flip1_verdict"] == "–"
