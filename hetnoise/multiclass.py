@@ -696,13 +696,19 @@ def prose_numbers(frame: pd.DataFrame) -> dict[str, str]:
     """What the page's prose says of the real-data runs, as text: the mean (%) of the clean class's accuracy and
     precision and of the corrupted classes' accuracy per data set, protocol, strategy and p, keyed
     multiclass_mnist2_exclude_clean_p08 ("–" where a value is missing)."""
-    out = {}
+    def key(dataset, protocol, strategy, word, p):
+        return f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_{strategy}_{word}_p{p:g}".replace(".", "")
+
+    out = {key(dataset, protocol, strategy, word, p): "–" for dataset in ("mnist", "fashion-mnist")
+           for protocol in range(1, STUDY_VERSION + 1) for strategy in ("include", "exclude") for word in PROSE_METRICS
+           for p in PAPER_P}  # every number the page may name, "–" until runs give it
     frame = frame[frame.profile != "smoke"] if "profile" in frame else frame
+    if frame.empty:
+        return out
     for (dataset, protocol, strategy, p), cell in frame.groupby(["dataset", "protocol", "strategy", "p"]):
         for word, column in PROSE_METRICS.items():
             value = 100 * cell[column].mean() if column in cell else np.nan
-            key = f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_{strategy}_{word}_p{p:g}".replace(".", "")
-            out[key] = "–" if np.isnan(value) else f"{value:.1f}"
+            out[key(dataset, protocol, strategy, word, p)] = "–" if np.isnan(value) else f"{value:.1f}"
     return out
 
 

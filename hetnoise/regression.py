@@ -509,12 +509,18 @@ CLAIM_KEYS = ("premise", "clean", "boundary", "sigma")  # the order `_slice_clai
 def prose_numbers(frame: pd.DataFrame, profile: str = "mnist-rotation") -> dict[str, str]:
     """What the page's prose says of one profile's runs, as text: each range's mean test RMSE (°) per cell plotted
     (keys regression_clean_s20_p1), and each claim's reading and verdict (regression_boundary_ours)."""
+    def key(name, sigma, p):
+        return f"regression_{name}_s{sigma:g}_p{p:g}".replace(".", "")
+
+    out = {key(name, sigma, p): "–" for block in GRIDS[profile] for sigma in block["sigma"] for p in block["p"]
+           for name in ERROR_LINES}  # every number the page may name, "–" until runs give it
+    out.update({f"regression_{claim}_{what}": "–" for claim in CLAIM_KEYS for what in ("ours", "verdict")})
     part = frame[frame.profile == profile] if "profile" in frame and len(frame) else frame.iloc[0:0]
     if part.empty:
-        return {}
+        return out
     numbers = error_numbers(part).drop_duplicates(["sigma", "p"])
-    out = {f"regression_{name}_s{row['sigma']:g}_p{row['p']:g}".replace(".", ""): f"{row[f'{name}_mean']:.2f}"
-           for _, row in numbers.iterrows() for name in ERROR_LINES}
+    out.update({key(name, row["sigma"], row["p"]): f"{row[f'{name}_mean']:.2f}"
+                for _, row in numbers.iterrows() for name in ERROR_LINES})
     for key, verdict in zip(CLAIM_KEYS, check_claims(part)):
         out.update({f"regression_{key}_ours": verdict.ours, f"regression_{key}_verdict": verdict.verdict})
     return out

@@ -42,9 +42,9 @@ def test_every_page_of_the_toc_is_built(built_book):
 def test_book_without_records_says_how_to_make_them(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "HETNOISE_RESULTS": str(tmp_path / "none"), "HETNOISE_PUBLISHED": str(tmp_path / "none")}
-    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "--path-output", str(out)],
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book", "-W", "--keep-going", "--path-output", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]  # warnings (a failed cell) are errors
     for name in studies.ALL:
         command = f"hetnoise sweep {name}"
         text = re.sub(r"<[^>]+>", "", (out / "_build" / "html" / f"{name}.html").read_text())

@@ -348,4 +348,7 @@ def test_prose_numbers_name_each_data_set_protocol_strategy_metric_and_p():
     assert numbers["multiclass_mnist2_include_precision_p05"] == "80.0"
     assert numbers["multiclass_fashion2_exclude_precision_p0"] == "–"  # records without the field
     assert not any("digits" in key for key in numbers)  # a pipeline check says nothing on the page
-    assert len(numbers) == 2 * 2 * 3 * 3
+    assert numbers["multiclass_mnist1_exclude_clean_p095"] == "–"  # every key the page may name is there
+    empty = multiclass.prose_numbers(pd.DataFrame())
+    assert set(empty) <= set(numbers) and set(empty.values()) == {"–"}
+    assert "multiclass_fashion2_exclude_clean_p1" in empty
