@@ -187,15 +187,17 @@ def peak_tflops(device_name: str) -> float | None:
     return next((p for frag, p in PEAK_BF16_TFLOPS if frag in device_name), None)
 
 
-def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, tf32: bool = False) -> float:
+def dense_rate(dev: torch.device, dtype: torch.dtype, n: int, rounds: int = 5, tf32: bool = False,
+               budget_s: float = 0.5) -> float:
     """FLOP/s of an n×n×n matrix product on `dev` in `dtype` (fp32 on CUDA with TF32 tensor cores only
-    when `tf32`): the machine's own dense rate that training throughput is compared with; the fastest of
-    `rounds` after a warm-up, as other work on a shared machine only slows a round down."""
+    when `tf32`): the machine's own dense rate that training throughput is compared with; the fastest round
+    after a warm-up, over at least `rounds` rounds and `budget_s` seconds, as other work on a shared machine
+    only slows a round down (a short product on a busy machine needs many rounds to meet one undisturbed)."""
     torch.backends.cuda.matmul.allow_tf32 = tf32
     a, b = (torch.randn(n, n, device=dev, dtype=dtype) for _ in range(2))
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    times = []
-    for i in range(rounds + 1):
+    times, start = [], time.perf_counter()
+    while len(times) <= rounds or time.perf_counter() - start < budget_s:
         sync()
         t0 = time.perf_counter()
         a @ b
