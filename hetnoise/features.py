@@ -232,6 +232,16 @@ def layer_features(net: torch.nn.Module, images: torch.Tensor, ds: data.Dataset,
     return {name: torch.cat(parts).flatten(1).numpy() for name, parts in kept.items()}
 
 
+def networks(run: dict, ds: data.Dataset) -> tuple:
+    """What a run reads: its multi-class source and p = 0 reference (resolved), their records and networks."""
+    from hetnoise import settings  # the registry imports this module
+
+    source = settings.resolve("multiclass", source_params(run))
+    reference = settings.resolve("multiclass", source_params(run, reference=True))
+    (source_record, net), (reference_record, reference_net) = (load_network(run, x, ds) for x in (source, reference))
+    return source, reference, source_record, reference_record, net, reference_net
+
+
 def measures(net, reference, ds: data.Dataset, probe_images, probe_labels, device: str = "") -> dict:
     """Every measure at every layer: probes trained on `probe_images`, CKA to `reference` and scatter ratios on
     the test set."""
@@ -327,6 +337,7 @@ PARAMS = {
     "checkpoint": Param(str, "final", choices=CHECKPOINTS),
     **RUN_PARAMS, **RECIPE_PARAMS, **DATA_PARAMS,
     "source_results": Param(str, "", identity=False),
+    "pack": Param(list, [], identity=False),
 }
 
 
@@ -646,4 +657,5 @@ def glue_numbers(loaded) -> None:
 STUDY = Study(name="features", title="Features", version=1, params=PARAMS, profiles=PROFILES, grids=GRIDS,
               result_fields=RESULT_FIELDS, paper_setup=PAPER_SETUP, claims=check_claims, complete=complete,
               key_params=("dataset", "p", "clean_class", "strategy", "checkpoint", "seed", "epochs"),
-              published=PUBLISHED, sections={"results": results, "verdict_numbers": glue_numbers}, rows=rows)
+              published=PUBLISHED, sections={"results": results, "verdict_numbers": glue_numbers}, rows=rows,
+              packable=("clean_class", "strategy", "checkpoint", "seed"))

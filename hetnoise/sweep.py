@@ -6,7 +6,7 @@ whose record exists is skipped, so a killed sweep redoes only what is missing; e
 lock that dies with its process, so two sweeps into one folder never train the same cell.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
 others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
-its study's `packable` (the multi-class grid's clean class, strategy and seed), sharing start-up and data.
+its study's `packable` (clean class, strategy and seed; for features also the checkpoint), sharing start-up and data.
 On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
 
     from dask_jobqueue import SLURMCluster
@@ -189,7 +189,8 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     if len(cells) > 1:
         free = studies.get(first.study).packable
         params["pack"] = [{**{k: c.params[k] for k in free if k in c.params}, "run_id": c.run_id} for c in cells[1:]]
-        params["batched"] = batched
+        if "batched" in studies.get(first.study).params:
+            params["batched"] = batched
     error = ""
     try:
         papermill.execute_notebook(notebook, str(executed), parameters=params, kernel_name="python3",

@@ -55,11 +55,13 @@ results_dir = "results"  # the record goes to results_dir/features/PROFILE/RUN_I
 device = ""  # empty: CUDA when present, else CPU
 run_id = ""  # empty: computed from the parameters; else checked against them
 source_results = ""  # the folder holding the multi-class records and weights; empty: results_dir or above
+pack = []  # further runs of this execution, each a dict of clean_class, strategy, checkpoint, seed (`--pack`)
 
 # %%
 from hetnoise import settings
 
 run = settings.from_namespace("features", globals())
+runs = settings.runs("features", run)
 
 # %%
 import time
@@ -72,24 +74,29 @@ from hetnoise import data, features, plots, records, train
 
 t_start = time.perf_counter()
 plots.style()
-source = settings.resolve("multiclass", features.source_params(run))
-reference = settings.resolve("multiclass", features.source_params(run, reference=True))
 ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"])
 dev = train.pick_device(run["device"])
-source_record, net = features.load_network(run, source, ds)
-reference_record, reference_net = features.load_network(run, reference, ds)
-print(f"{run['dataset']}: {len(ds.x_test)} test images from {Path(ds.source).name}; device {dev}")
-print(f"reading {features.describe(source)} (run {source['run_id']}) against {features.describe(reference)} "
-      f"(run {reference['run_id']}), {run['checkpoint']} checkpoint")
+print(f"{run['dataset']}: {len(ds.x_test)} test images from {Path(ds.source).name}; device {dev}; "
+      f"{len(runs)} run(s) in this process")
+networks = [features.networks(r, ds) for r in runs]
+for r, (source, reference, *_) in zip(runs, networks):
+    print(f"reading {features.describe(source)} (run {source['run_id']}) against {features.describe(reference)} "
+          f"(run {reference['run_id']}), {r['checkpoint']} checkpoint")
 
 # %% [markdown]
 # ## Measures per layer
 # The probes train on the validation split of the multi-class run (true labels, at most
-# `features.PROBE_PER_CLASS` images per class); CKA and scatter ratios use the test images.
+# `features.PROBE_PER_CLASS` images per class); CKA and scatter ratios use the test images. The table and
+# figure show the first run of this execution.
 
 # %%
 probe_images, probe_labels = features.probe_split(ds, run["split_seed"])
-per_layer = features.measures(net, reference_net, ds, probe_images, probe_labels, run["device"])
+shared_s, measured, own_s = time.perf_counter() - t_start, [], []
+for source, reference, source_record, reference_record, net, reference_net in networks:
+    t_run = time.perf_counter()
+    measured.append(features.measures(net, reference_net, ds, probe_images, probe_labels, run["device"]))
+    own_s.append(time.perf_counter() - t_run)
+per_layer = measured[0]
 features.layer_table(per_layer, run["clean_class"])
 
 # %%
@@ -105,10 +112,13 @@ display(fig, metadata={"image/png": {"alt": f"Three panels along the depth of Le
 plt.close(fig)
 
 # %% [markdown]
-# ## Record
+# ## Records
+# One record per run; its wall time is its own measuring plus an equal share of the start-up.
 
 # %%
-result = features.result(per_layer, source_record, reference_record, run, len(probe_labels), ds, dev,
-                         time.perf_counter() - t_start)
-print(f"{len(probe_labels)} probe images, {result['wall_time_s']:.1f} s")
-saved = records.save_run(run["results_dir"], "features", run, result)
+for r, per_layer, (_, _, source_record, reference_record, _, _), seconds in zip(runs, measured, networks, own_s):
+    result = features.result(per_layer, source_record, reference_record, r, len(probe_labels), ds, dev,
+                             seconds + shared_s / len(runs))
+    saved = records.save_run(run["results_dir"], "features", r, result)
+    print(f"{features.describe(r)}, {r['checkpoint']}: {len(probe_labels)} probe images, "
+          f"{result['wall_time_s']:.1f} s → {saved.name}")

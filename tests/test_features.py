@@ -372,11 +372,29 @@ def test_figures_are_page_sized():
 
 # ------------------------------------------------------------------------------------------------ notebook
 @pytest.mark.slow
-def test_the_notebook_reads_toy_checkpoints_and_writes_a_record(toy_results, tmp_path):
+def test_the_notebook_reads_toy_checkpoints_and_writes_a_record_per_packed_run(toy_results, tmp_path):
+    """One execution of two runs (the second of another seed and checkpoint, as `--pack` sends it): each record
+    is what the measures give on that run's own networks."""
+    toy_source(toy_results, {"p": 0.6, "clean_class": 7, "strategy": "include", "seed": 1}, weight_seed=3)
+    toy_source(toy_results, {"p": 0.0, "seed": 1}, weight_seed=2)
+    packed = features_run(toy_results, seed=1, checkpoint="oracle")
     proc = papermill("features.ipynb", tmp_path / "out.ipynb", cwd=tmp_path, profile="smoke", p=0.6, clean_class=7,
-                     strategy="include", epochs=2, results_dir=str(toy_results))
+                     strategy="include", epochs=2, results_dir=str(toy_results),
+                     pack=[{"seed": 1, "checkpoint": "oracle", "run_id": packed["run_id"]}])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (path,) = (toy_results / "features" / "smoke").glob("*.json")
+    folder = toy_results / "features" / "smoke"
+    second = records.read_record(folder / f"{packed['run_id']}.json")
+    assert second["params"]["seed"] == 1 and second["params"]["checkpoint"] == "oracle"
+    ds = data.load("digits")
+    *_, net, reference_net = features.networks(packed, ds)
+    images, labels = features.probe_split(ds, 0)
+    def flat(per_layer):
+        return np.array([np.nan if x is None else x for layer in features.LAYERS for key in sorted(per_layer[layer])
+                         for x in np.atleast_1d(per_layer[layer][key])], dtype=float)
+
+    measured = features.measures(net, reference_net, ds, images, labels)
+    np.testing.assert_allclose(flat(second["result"]["per_layer"]), flat(measured), rtol=1e-6, equal_nan=True)
+    (path,) = set(folder.glob("*.json")) - {folder / f"{packed['run_id']}.json"}
     record = records.read_record(path)
     result = record["result"]
     assert record["params"]["clean_class"] == 7 and record["params"]["checkpoint"] == "final"
