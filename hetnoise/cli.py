@@ -149,8 +149,8 @@ def parser() -> argparse.ArgumentParser:
                    help="train a pack's LeNet-5s at once (stacked) instead of one after another; "
                         "recorded in each record")
     s.add_argument("--pack", type=int, default=1, metavar="K",
-                   help="run up to K cells that differ only in clean class, strategy and seed (features: and "
-                        "checkpoint) in one notebook execution (default 1: one execution per cell)")
+                   help="run up to K cells that differ only in their study's packable parameters (such as clean "
+                        "class, strategy and seed) in one notebook execution (default 1: one execution per cell)")
     s.add_argument("--dry-run", action="store_true", help="list the cells and which are done")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_sweep)

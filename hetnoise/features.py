@@ -232,12 +232,9 @@ def layer_features(net: torch.nn.Module, images: torch.Tensor, ds: data.Dataset,
     return {name: torch.cat(parts).flatten(1).numpy() for name, parts in kept.items()}
 
 
-def networks(run: dict, ds: data.Dataset) -> tuple:
-    """What a run reads: its multi-class source and p = 0 reference (resolved), their records and networks."""
-    from hetnoise import settings  # the registry imports this module
-
-    source = settings.resolve("multiclass", source_params(run))
-    reference = settings.resolve("multiclass", source_params(run, reference=True))
+def networks(run: dict, source: dict, reference: dict, ds: data.Dataset) -> tuple:
+    """What a run reads: its multi-class source and p = 0 reference (as resolved from `source_params`), their
+    records and networks."""
     (source_record, net), (reference_record, reference_net) = (load_network(run, x, ds) for x in (source, reference))
     return source, reference, source_record, reference_record, net, reference_net
 

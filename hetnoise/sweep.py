@@ -6,7 +6,7 @@ whose record exists is skipped, so a killed sweep redoes only what is missing; e
 lock that dies with its process, so two sweeps into one folder never train the same cell.
 A failing cell keeps its executed notebook and traceback beside an error record and never stops the
 others. `pack=K` lets one notebook execution train up to K cells that differ only in the parameters of
-its study's `packable` (clean class, strategy and seed; for features also the checkpoint), sharing start-up and data.
+its study's `packable` (for example clean class, strategy and seed), sharing start-up and data.
 On a cluster started elsewhere (for example on SLURM with dask-jobqueue)::
 
     from dask_jobqueue import SLURMCluster

@@ -78,7 +78,8 @@ ds = data.load(run["dataset"], run["data_root"] or None, download=run["download"
 dev = train.pick_device(run["device"])
 print(f"{run['dataset']}: {len(ds.x_test)} test images from {Path(ds.source).name}; device {dev}; "
       f"{len(runs)} run(s) in this process")
-networks = [features.networks(r, ds) for r in runs]
+networks = [features.networks(r, *(settings.resolve("multiclass", features.source_params(r, reference))
+                                   for reference in (False, True)), ds) for r in runs]
 for r, (source, reference, *_) in zip(runs, networks):
     print(f"reading {features.describe(source)} (run {source['run_id']}) against {features.describe(reference)} "
           f"(run {reference['run_id']}), {r['checkpoint']} checkpoint")

@@ -386,7 +386,8 @@ def test_the_notebook_reads_toy_checkpoints_and_writes_a_record_per_packed_run(t
     second = records.read_record(folder / f"{packed['run_id']}.json")
     assert second["params"]["seed"] == 1 and second["params"]["checkpoint"] == "oracle"
     ds = data.load("digits")
-    *_, net, reference_net = features.networks(packed, ds)
+    *_, net, reference_net = features.networks(packed, *(settings.resolve("multiclass", features.source_params(
+        packed, reference)) for reference in (False, True)), ds)
     images, labels = features.probe_split(ds, 0)
     def flat(per_layer):
         return np.array([np.nan if x is None else x for layer in features.LAYERS for key in sorted(per_layer[layer])
