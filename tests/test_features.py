@@ -309,6 +309,22 @@ def test_claims_on_one_seed_are_too_few():
     assert (table.verdict == claims.TOO_FEW).all() and features.check_claims(pd.DataFrame()) == []
 
 
+def test_prose_numbers_name_each_data_set_strategy_measure_layer_and_p():
+    loaded = fake_loaded(gaps={"fc2": 0.1}, probe_at_1=0.85, profiles=("paper", "smoke"))
+    numbers = features.prose_numbers(loaded.frame)
+    assert numbers["features_mnist_seeds"] == "3" and numbers["features_fashion_seeds"] == "–"
+    assert numbers["features_mnist_exclude_probe_clean_fc1_p1"] == "85.1"  # mean of 0.850, 0.851, 0.852
+    assert numbers["features_mnist_exclude_probe_clean_fc1_p05"] == "90.1"
+    assert numbers["features_mnist_exclude_cka_clean_fc2_p1"] == "0.95"
+    assert numbers["features_mnist_exclude_cka_corrupted_fc2_p1"] == "0.85"
+    assert numbers["features_mnist_exclude_cka_corrupted_fc2_p08"] == "–"  # every key the page may name is there
+    assert numbers["features_mnist_include_cka_clean_conv1_p1"] == "–"  # the fake runs have no include cell at p 1
+    oracle_only = loaded.frame[loaded.frame.checkpoint == "oracle"]
+    assert features.prose_numbers(oracle_only)["features_mnist_exclude_probe_clean_fc1_p1"] == "–"  # last epoch only
+    empty = features.prose_numbers(pd.DataFrame())
+    assert set(empty) == set(numbers) and set(empty.values()) == {"–"}
+
+
 # ---------------------------------------------------------------------------------------------------- page
 @pytest.fixture
 def shown(monkeypatch):
