@@ -353,7 +353,8 @@ GRIDS = {
     "paper": grid("paper", CHECKPOINTS, ["mnist"]),
 }
 
-PUBLISHED: tuple[Grid, ...] = ()
+PUBLISHED = (Grid("paper", "MNIST, the first finished part of the three-seed grid: seed 0",
+                  {"dataset": ["mnist"], "seed": [0]}),)
 
 RESULT_FIELDS = {"layers": (list, None, None), "per_layer": (dict, None, None),
                  "network_per_class_acc": (list, None, None), "n_probe": (int, 1, None),
@@ -646,7 +647,7 @@ def verdict_numbers(table: pd.DataFrame) -> dict[str, float | int]:
             "features_n_holds": int((table.verdict == HOLDS).sum()) if len(table) else 0}
 
 
-PROSE_P = (0.5, 0.8, 0.95, 1.0)
+PROSE_P = (0.0, 0.5, 0.8, 0.9, 0.95, 1.0)
 PROSE_MEASURES = {"probe": (100, 1), "cka": (1, 2)}  # scale and decimals: probe in %, CKA as is
 
 

@@ -320,6 +320,17 @@ def shown_in_full(folder: Path) -> bool:
     return any(has_figures(json.loads(path.read_text())) for path in folder.glob("*.ipynb"))
 
 
+def executed_for(notebook: dict) -> str | None:
+    """The run id a sweep gave the execution that wrote this notebook (its injected parameters), or None: a
+    pack's members keep a copy of the execution that ran the first of them."""
+    for cell in notebook.get("cells", []):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell.get("source", ""))
+            found = re.search(r"^run_id = ['\"](\w*)['\"]", source, re.M)
+            return found.group(1) if found else None
+    return None
+
+
 def publish_notebook(source: Path, dest: Path, whole: bool) -> bool:
     """Copy an executed notebook into a published folder, whole or without its figures; whether the copy
     now shows figures (one notebook per profile is shown in full)."""
@@ -348,7 +359,8 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
             continue
         notebook = Path(r["_path"]).with_suffix(".ipynb")
         first = r["params"].get("seed", 0) == 0 and r["params"].get("split_seed", 0) == 0
-        if r["result"].get("pack_index", 0) == 0 and first and notebook.is_file():
+        if (r["result"].get("pack_index", 0) == 0 and first and notebook.is_file()
+                and executed_for(json.loads(notebook.read_text())) in (None, "", r["run_id"])):
             dest.parent.mkdir(parents=True, exist_ok=True)
             shown = publish_notebook(notebook, dest.with_suffix(".ipynb"), whole=not shown) or shown
         text = Path(r["_path"]).read_text()

@@ -118,6 +118,22 @@ def test_published_notebooks_keep_their_figures_once_per_profile(tmp_path):
     assert outputs[1]["data"]["text/plain"].startswith("[figure left out of the published copy: figure ")
 
 
+def test_a_pack_member_without_pack_index_publishes_no_copy_of_the_first_runs_notebook(tmp_path):
+    """Records that do not say their place in a pack: the executed notebook's injected run id tells the run
+    that the execution was made for (the others hold a copy of it)."""
+    local, published = tmp_path / "results", tmp_path / "published"
+    paths = [records.save_run(local, "multiclass", smoke(p=0.5, clean_class=c), RESULT) for c in (0, 1)]
+    injected = {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "outputs": [],
+                "source": f'# Parameters\np = 0.5\nrun_id = "{paths[0].stem}"\n'}
+    for path in paths:
+        path.with_suffix(".ipynb").write_text(json.dumps({"cells": [injected], "metadata": {}}))
+    assert records.executed_for(json.loads(paths[1].with_suffix(".ipynb").read_text())) == paths[0].stem
+    assert records.executed_for({"cells": []}) is None
+    assert records.publish(local, "multiclass", "smoke", to=published) == 2
+    out = published / "multiclass" / "smoke"
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [paths[0].with_suffix(".ipynb").name]
+
+
 def test_publish_and_load_all(tmp_path, monkeypatch):
     """Publishing copies valid records and the notebook of each execution's first run, first replicate;
     the book's reader takes published and local records, a run found in both once."""
