@@ -96,12 +96,12 @@ def versions_table(records: list[dict]) -> pd.DataFrame:
 
 def representative(records: list[dict], study: str) -> dict | None:
     """The run of a study shown in full: one with its notebook kept, with its figures (a published copy may
-    have left them out), at the largest p not above 0.9, and the first run of its execution (a packed
-    notebook's figures show that one)."""
+    have left them out), of the newest protocol, at the largest p not above 0.9, and the first run of its
+    execution (a packed notebook's figures show that one)."""
     kept = [r for r in records if r["study"] == study and notebook_of(r)]
     if not kept:
         return None
-    return max(kept, key=lambda r: (has_figures(json.loads(notebook_of(r).read_text())),
+    return max(kept, key=lambda r: (has_figures(json.loads(notebook_of(r).read_text())), r.get("protocol", 1),
                                     float(r["params"].get("p", 0)) <= 0.9, float(r["params"].get("p", 0)),
                                     r["result"].get("pack_index", 0) == 0, r["run_id"]))
 

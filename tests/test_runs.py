@@ -42,6 +42,9 @@ def test_representative_run_and_its_html(tmp_path):
         path = records.save_run(tmp_path, "multiclass", params, {**RESULT, "pack_index": clean})
         path.with_suffix(".ipynb").write_text(paths[1].with_suffix(".ipynb").read_text())
     assert runs.representative(records.load_records(tmp_path)[0], "multiclass")["run_id"] == chosen["run_id"]
+    older = {**chosen, "protocol": chosen["protocol"] - 1}  # an earlier protocol's run gives way to the p = 0 one
+    others = [r for r in recs if r["run_id"] != chosen["run_id"]]
+    assert runs.representative([older, *others], "multiclass")["params"]["p"] == 0.0
     html = runs.notebook_html(runs.notebook_of(chosen))
     assert "<h1" in html and "a run" in html and "<html" not in html  # a fragment, for a page
 
