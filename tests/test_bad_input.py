@@ -111,8 +111,10 @@ def test_interrupt_and_kill_lose_nothing_and_leave_nothing(tmp_path):
     """Ctrl-C: every record kept has its executed notebook and the terminal shows no kernel noise; kill -9
     mid-run: the next run removes the partial files and finishes the grid."""
     folder, args = tmp_path / "multiclass" / "smoke", sweep_command(tmp_path, "--p", "0", "0.5", "1")
+    # Ctrl-C as at a terminal: a test suite run in the background (`… &` in a script) ignores SIGINT, and so
+    # would the sweep it starts; the sweep gets the default disposition back.
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(lambda: len(list(folder.glob("*.json"))) >= 1)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
