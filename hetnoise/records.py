@@ -25,6 +25,9 @@ from hetnoise import settings, studies
 SCHEMA = 3
 # Environment variables that change how fast or on what a run executes, kept in its provenance.
 ENVIRONMENT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_", "CUDA_VISIBLE_DEVICES")
+# Significant digits a record keeps of each result number: the networks compute in float32, which carries
+# about seven; more digits are float32 rounding error printed in decimal.
+DIGITS = 7
 REQUIRED = {"schema": int, "study": str, "protocol": int, "profile": str, "run_id": str, "params": dict,
             "result": dict, "provenance": dict, "complete": bool}
 def repo_root() -> Path:
@@ -43,16 +46,17 @@ def results_dir() -> Path:
     return Path(os.environ.get("HETNOISE_RESULTS") or repo_root() / "results")
 
 
-def _canonical(value):
-    """JSON-ready form of numpy scalars/arrays, paths and tuples; NaN and infinities become None."""
+def _canonical(value, digits: int | None = None):
+    """JSON-ready form of numpy scalars/arrays, paths and tuples; NaN and infinities become None; floats
+    to `digits` significant digits when given."""
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()
     if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {str(k): _canonical(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
+        return [_canonical(v, digits) for v in value]
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return (value if digits is None else float(f"{value:.{digits}g}")) if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
     if value is None or isinstance(value, (bool, int, str)):
@@ -64,6 +68,11 @@ def notebook_digest(study: str) -> str | None:
     """sha256 of a study's notebook source (provenance), or None outside a source checkout."""
     path = repo_root() / "notebooks" / f"{study}.py"
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def rounded(result):
+    """A result as records keep it: JSON-ready, each number to `DIGITS` significant digits."""
+    return _canonical(result, DIGITS)
 
 
 def record_path(results: str | os.PathLike, study: str, profile: str, rid: str) -> Path:
@@ -190,7 +199,7 @@ def save_run(results: str | os.PathLike, study: str, params: dict, result: dict)
     if params.get("run_id") and params["run_id"] != rid:
         raise ValueError(f"run_id {params['run_id']!r} does not match the parameters of this run ({rid})")
     record = {"schema": SCHEMA, "study": study, "protocol": studies.get(study).version,
-              "profile": str(params["profile"]), "run_id": rid, "params": ident, "result": _canonical(result),
+              "profile": str(params["profile"]), "run_id": rid, "params": ident, "result": rounded(result),
               "provenance": provenance(study), "complete": True}
     problem = validate(record)
     if problem:
@@ -339,11 +348,25 @@ def publish_notebook(source: Path, dest: Path, whole: bool) -> bool:
     return whole and has_figures(notebook)
 
 
+def notebook_group(record: dict) -> str:
+    """The runs one published notebook stands for: same study, protocol and parameters except those a pack
+    may vary (clean class, strategy, seed...); such notebooks differ only in numbers their records hold."""
+    free = studies.get(record["study"]).packable
+    return json.dumps([record["study"], record["protocol"], {k: v for k, v in record["params"].items()
+                                                             if k not in free}], sort_keys=True, default=str)
+
+
+def published_form(record: dict) -> dict:
+    """A record as the published folder keeps it: its result numbers `rounded` (records written before
+    rounding keep more digits than their float32 figures carry)."""
+    return {**{k: v for k, v in record.items() if not k.startswith("_")}, "result": rounded(record["result"])}
+
+
 def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.PathLike | None = None) -> int:
-    """Copy the valid records of `results/study/profile` into the published folder, each with its
-    executed notebook when it is the first run of its execution (a pack's notebook shows that one) and its
-    first replicate (seed and split seed 0: the other replicates' notebooks differ only in numbers the
-    records hold, and would swell the repository); one notebook per profile keeps its figures
+    """Copy the valid records of `results/study/profile` into the published folder (`published_form`),
+    with one executed notebook per `notebook_group`: that of the first run of an execution (a pack's
+    notebook shows that one) and of the first replicate (seed and split seed 0); the others differ only in
+    numbers the records hold, and would swell the repository. One notebook per profile keeps its figures
     (`publish_notebook`). Returns the number of records copied; records already published are left as
     they are."""
     target = Path(to) if to else published_dir()
@@ -352,19 +375,21 @@ def publish(results: str | os.PathLike, study: str, profile: str, to: str | os.P
     recs, problems = load_records(results, study, profile)
     if problems:
         raise ValueError(f"{len(problems)} records under {results} cannot be published: {problems[0]}")
-    copied, shown = 0, shown_in_full(record_path(target, study, profile, "x").parent)
+    folder = record_path(target, study, profile, "x").parent
+    copied, shown = 0, shown_in_full(folder)
+    have = {notebook_group(read_record(p.with_suffix(".json"))) for p in folder.glob("*.ipynb")
+            if p.with_suffix(".json").is_file()}
     for r in recs:
         dest = record_path(target, study, profile, r["run_id"])
         if dest.exists():
             continue
         notebook = Path(r["_path"]).with_suffix(".ipynb")
         first = r["params"].get("seed", 0) == 0 and r["params"].get("split_seed", 0) == 0
-        if (r["result"].get("pack_index", 0) == 0 and first and notebook.is_file()
+        if (r["result"].get("pack_index", 0) == 0 and first and notebook_group(r) not in have and notebook.is_file()
                 and executed_for(json.loads(notebook.read_text())) in (None, "", r["run_id"])):
             dest.parent.mkdir(parents=True, exist_ok=True)
             shown = publish_notebook(notebook, dest.with_suffix(".ipynb"), whole=not shown) or shown
-        text = Path(r["_path"]).read_text()
-        renamed = json.loads(text)["profile"] != r["profile"]  # written under a profile's earlier name
-        atomic_write_text(dest, dumps({k: v for k, v in r.items() if not k.startswith("_")}) if renamed else text)
+            have.add(notebook_group(r))
+        atomic_write_text(dest, dumps(published_form(r)))
         copied += 1
     return copied

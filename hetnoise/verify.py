@@ -58,7 +58,9 @@ EXECUTION = ("wall_time_s", "device", "data_source", "pack_size", "pack_index", 
 
 def compare(old: dict, new: dict) -> tuple[str, list[str]]:
     """What was compared and the differences: the whole result (less the execution's facts and the time
-    per epoch) when both records share a protocol, else the per-epoch training curves."""
+    per epoch) when both records share a protocol, else the per-epoch training curves; numbers as records
+    keep them (`records.rounded`), so a record written with more digits compares equal to its re-run."""
+    old, new = ({**r, "result": records.rounded(r["result"])} for r in (old, new))
     if old["protocol"] == new["protocol"]:
         keep = {k: v for k, v in old["result"].items() if k not in EXECUTION}
         made = {k: v for k, v in new["result"].items() if k not in EXECUTION}

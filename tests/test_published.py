@@ -1,5 +1,6 @@
 """The published results: every record valid and inside a declared grid, the folder small, and one
 published MNIST cell re-run at the current revision gives the published numbers."""
+import json
 import os
 from pathlib import Path
 
@@ -56,6 +57,17 @@ def test_every_published_grid_is_complete():
         assert not missing, f"{grid.title}: {len(missing)} of {len(planned)} cells missing"
     superseded = [r["run_id"] for r in recs if in_superseded_grid(r)]
     assert len(superseded) == len(set(superseded))
+
+
+def test_published_records_are_rounded_and_one_notebook_stands_for_each_group():
+    """What `records.publish` writes: result numbers to `records.DIGITS` significant digits, and at most one
+    executed notebook per group of runs a pack could share (`records.notebook_group`)."""
+    recs, _ = published_records()
+    unrounded = [r["_path"] for r in recs
+                 if json.loads(Path(r["_path"]).read_text())["result"] != records.rounded(r["result"])]
+    assert not unrounded, f"{len(unrounded)} published records keep more digits than records do: {unrounded[:2]}"
+    groups = [records.notebook_group(r) for r in recs if Path(r["_path"]).with_suffix(".ipynb").is_file()]
+    assert len(groups) == len(set(groups)), "two published notebooks stand for one group of runs"
 
 
 def test_published_folder_stays_small():

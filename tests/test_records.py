@@ -134,6 +134,44 @@ def test_a_pack_member_without_pack_index_publishes_no_copy_of_the_first_runs_no
     assert sorted(p.name for p in out.glob("*.ipynb")) == [paths[0].with_suffix(".ipynb").name]
 
 
+def test_results_keep_seven_significant_digits_and_published_copies_are_rounded(tmp_path):
+    """float32 figures carry about seven digits: records keep those, integers and None as they are; a
+    record written with more digits is published rounded."""
+    path = records.save_run(tmp_path / "results", "multiclass", smoke(p=0.5),
+                            {**RESULT, "clean_acc": np.float32(0.7) * 1.0, "test_acc": 1 / 3, "best_epoch": 12,
+                             "per_class_acc": [2 / 3, float("nan"), 0.0, 123456789.125] + [0.5] * 6})
+    result = records.read_record(path)["result"]
+    assert result["clean_acc"] == 0.7 and result["test_acc"] == 0.3333333 and result["best_epoch"] == 12
+    assert result["per_class_acc"][:4] == [0.6666667, None, 0.0, 123456800.0]
+    raw = json.loads(path.read_text())
+    raw["result"]["test_acc"] = 1 / 3
+    path.write_text(json.dumps(raw))
+    assert records.publish(tmp_path / "results", "multiclass", "smoke", to=tmp_path / "published") == 1
+    published = json.loads((tmp_path / "published" / "multiclass" / "smoke" / path.name).read_text())
+    assert published["result"]["test_acc"] == 0.3333333 and published["params"] == raw["params"]
+
+
+def test_publish_keeps_one_notebook_per_group_a_pack_could_share(tmp_path):
+    """Executions of one p (other clean classes, strategies, seeds) differ only in numbers their records hold:
+    one notebook each p, also across publish calls; another p gets its own."""
+    local, published = tmp_path / "results", tmp_path / "published"
+    first = records.save_run(local, "multiclass", smoke(p=0.5, clean_class=0), RESULT)
+    second = records.save_run(local, "multiclass", smoke(p=0.5, clean_class=3, strategy="exclude"), RESULT)
+    for path in (first, second):
+        path.with_suffix(".ipynb").write_text("{}")
+    assert records.notebook_group(records.read_record(first)) == records.notebook_group(records.read_record(second))
+    assert records.publish(local, "multiclass", "smoke", to=published) == 2
+    out = published / "multiclass" / "smoke"
+    kept = [p.stem for p in out.glob("*.ipynb")]
+    assert len(kept) == 1 and kept[0] in (first.stem, second.stem)
+    other = records.save_run(local, "multiclass", smoke(p=0.7, clean_class=3), RESULT)
+    again = records.save_run(local, "multiclass", smoke(p=0.5, clean_class=5), RESULT)
+    for path in (other, again):
+        path.with_suffix(".ipynb").write_text("{}")
+    assert records.publish(local, "multiclass", "smoke", to=published) == 2
+    assert sorted(p.stem for p in out.glob("*.ipynb")) == sorted([kept[0], other.stem])
+
+
 def test_publish_and_load_all(tmp_path, monkeypatch):
     """Publishing copies valid records and the notebook of each execution's first run, first replicate;
     the book's reader takes published and local records, a run found in both once."""

@@ -22,6 +22,15 @@ def test_same_protocol_compares_every_field_but_the_execution():
     assert found == ["result.clean_acc: 0.9 → 0.8", "result.per_class_acc[1]: None → 0.5"]
 
 
+def test_numbers_compare_as_records_keep_them():
+    """A record written with more digits than records keep compares equal to its re-run; a change in the
+    seventh digit is a difference."""
+    old, new = record(clean_acc=2 / 3), record(clean_acc=0.6666667)
+    assert verify.compare(old, new) == ("every result field", [])
+    new["result"]["clean_acc"] = 0.6666668
+    assert verify.compare(old, new)[1] == ["result.clean_acc: 0.6666667 → 0.6666668"]
+
+
 def test_an_earlier_protocol_compares_the_training_curves_only():
     old, new = record(protocol=1), record(clean_acc=0.1)
     new["result"]["history"]["epochs"][0]["test_acc"] = 0.7
