@@ -70,8 +70,9 @@ def compare(old: dict, new: dict) -> tuple[str, list[str]]:
                                      "epochs": [{k: v for k, v in e.items() if k != "seconds"}
                                                 for e in result["history"]["epochs"]]}
         return "every result field", differences(keep, made)
-    curves = [{k: e[k] for k in CURVES if k in e} for e in old["result"]["history"]["epochs"]]
-    again = [{k: e[k] for k in CURVES if k in e} for e in new["result"]["history"]["epochs"]]
+    kept = {k for e in old["result"]["history"]["epochs"] for k in CURVES if k in e}  # what that protocol recorded
+    curves, again = ([{k: e[k] for k in CURVES if k in kept and k in e} for e in r["result"]["history"]["epochs"]]
+                     for r in (old, new))
     return (f"training curves only (recorded under protocol {old['protocol']}, re-run under "
             f"{new['protocol']})", differences(curves, again, "history.epochs"))
 

@@ -38,6 +38,8 @@ def test_an_earlier_protocol_compares_the_training_curves_only():
     assert compared.startswith("training curves only (recorded under protocol 1") and found == []
     new["result"]["history"]["epochs"][0]["val_loss"] = 0.8
     assert verify.compare(old, new)[1] == ["history.epochs[0].val_loss: 0.9 → 0.8"]
+    new["result"]["history"]["epochs"][0]["train_acc"] = 0.4  # a curve the earlier protocol did not record
+    assert verify.compare(old, new)[1] == ["history.epochs[0].val_loss: 0.9 → 0.8"]
 
 
 def test_differences_name_missing_keys_lengths_and_treat_nan_as_none():
