@@ -692,29 +692,66 @@ SLICE_NAMES = {"mnist": "mnist", "fashion-mnist": "fashion", "digits": "digits",
 PROSE_METRICS = {"clean": "clean_acc", "corrupted": "corrupted_acc", "precision": "clean_precision"}
 
 
-def prose_numbers(frame: pd.DataFrame) -> dict[str, str]:
+def coverage(frame: pd.DataFrame) -> str:
+    """Which seeds a set of runs holds and at which p, in words ("seeds 0–1 at every p",
+    "seed 0 at every p, seed 1 at p ≤ 0.9"): the page says what its numbers stand on while a grid fills."""
+    if frame.empty:
+        return "–"
+    every = sorted(frame.p.unique())
+    groups: dict[tuple, list[int]] = {}
+    for seed, runs in frame.groupby("seed"):
+        groups.setdefault(tuple(sorted(runs.p.unique())), []).append(int(seed))
+
+    def seeds(found):
+        return (f"seed {found[0]}" if len(found) == 1 else f"seeds {found[0]}–{found[-1]}"
+                if found == list(range(found[0], found[-1] + 1)) else "seeds " + ", ".join(map(str, found)))
+
+    def where(ps):
+        return ("at every p" if list(ps) == every else f"at p ≤ {ps[-1]:g}" if list(ps) == every[:len(ps)]
+                else "at p = " + ", ".join(f"{x:g}" for x in ps))
+    parts = sorted(groups.items(), key=lambda item: (-len(item[0]), item[1]))
+    return ", ".join(f"{seeds(found)} {where(ps)}" for ps, found in parts)
+
+
+def prose_numbers(frame: pd.DataFrame, oracle: pd.DataFrame | None = None) -> dict[str, str]:
     """What the page's prose says of the real-data runs, as text: the mean (%) of the clean class's accuracy and
     precision and of the corrupted classes' accuracy per data set, protocol, strategy and p, keyed
-    multiclass_mnist2_exclude_clean_p08 ("–" where a value is missing)."""
+    multiclass_mnist2_exclude_clean_p08; the seeds behind each data set and protocol (`coverage`), keyed
+    multiclass_mnist2_coverage; the mean epoch of lowest clean-validation loss, keyed
+    multiclass_mnist2_exclude_oracle_epoch_p1; and, from the `oracle` reading's frame, how many points the
+    corrupted classes read higher there than at the last epoch, keyed multiclass_mnist2_exclude_oracle_gain_p08
+    ("–" where a value is missing)."""
     def key(dataset, protocol, strategy, word, p):
         return f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_{strategy}_{word}_p{p:g}".replace(".", "")
 
-    out = {key(dataset, protocol, strategy, word, p): "–" for dataset in ("mnist", "fashion-mnist")
-           for protocol in range(1, STUDY_VERSION + 1) for strategy in ("include", "exclude") for word in PROSE_METRICS
+    datasets, protocols = ("mnist", "fashion-mnist"), range(1, STUDY_VERSION + 1)
+    out = {key(dataset, protocol, strategy, word, p): "–" for dataset in datasets for protocol in protocols
+           for strategy in ("include", "exclude") for word in (*PROSE_METRICS, "oracle_gain", "oracle_epoch")
            for p in PAPER_P}  # every number the page may name, "–" until runs give it
+    out.update({f"multiclass_{SLICE_NAMES[dataset]}{protocol}_coverage": "–" for dataset in datasets
+                for protocol in protocols})
     frame = frame[frame.profile != "smoke"] if "profile" in frame else frame
     if frame.empty:
         return out
+    for (dataset, protocol), runs in frame.groupby(["dataset", "protocol"]):
+        out[f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_coverage"] = coverage(runs)
     for (dataset, protocol, strategy, p), cell in frame.groupby(["dataset", "protocol", "strategy", "p"]):
         for word, column in PROSE_METRICS.items():
             value = 100 * cell[column].mean() if column in cell else np.nan
             out[key(dataset, protocol, strategy, word, p)] = "–" if np.isnan(value) else f"{value:.1f}"
+        out[key(dataset, protocol, strategy, "oracle_epoch", p)] = f"{cell.best_epoch.mean():.1f}"
+    if oracle is not None and not oracle.empty:
+        both = frame.merge(oracle[["run_id", "clean_class", "strategy", "corrupted_acc"]],
+                           on=["run_id", "clean_class", "strategy"], suffixes=("", "_oracle"))
+        for (dataset, protocol, strategy, p), cell in both.groupby(["dataset", "protocol", "strategy", "p"]):
+            gain = round(100 * (cell.corrupted_acc_oracle - cell.corrupted_acc).mean(), 1) + 0.0  # no "-0.0"
+            out[key(dataset, protocol, strategy, "oracle_gain", p)] = f"{gain:.1f}"
     return out
 
 
 def glue_numbers(loaded) -> None:
     """Glue the numbers the page's prose names."""
-    tables.glue(prose_numbers(loaded.frame))
+    tables.glue(prose_numbers(loaded.frame, tables.frame(oracle_rows(loaded.records))))
 
 
 STUDY = Study(name="multiclass", title="Multi-class", version=STUDY_VERSION, params=PARAMS, profiles=PROFILES,

@@ -349,6 +349,28 @@ def test_prose_numbers_name_each_data_set_protocol_strategy_metric_and_p():
     assert numbers["multiclass_fashion2_exclude_precision_p0"] == "–"  # records without the field
     assert not any("digits" in key for key in numbers)  # a pipeline check says nothing on the page
     assert numbers["multiclass_mnist1_exclude_clean_p095"] == "–"  # every key the page may name is there
+    assert numbers["multiclass_mnist2_coverage"] == "seed 0 at every p"
+    assert numbers["multiclass_mnist2_exclude_oracle_epoch_p1"] == "2.0"
+    assert numbers["multiclass_mnist2_exclude_oracle_gain_p1"] == "–"  # no oracle frame given
     empty = multiclass.prose_numbers(pd.DataFrame())
     assert set(empty) <= set(numbers) and set(empty.values()) == {"–"}
-    assert "multiclass_fashion2_exclude_clean_p1" in empty
+    assert "multiclass_fashion2_exclude_clean_p1" in empty and "multiclass_fashion2_coverage" in empty
+
+
+def test_coverage_says_which_seeds_stand_behind_which_p():
+    def frame(cells):
+        return pd.DataFrame([{"seed": seed, "p": p} for seed, ps in cells.items() for p in ps])
+    every = (0.0, 0.5, 0.9, 1.0)
+    assert multiclass.coverage(frame({0: every, 1: every, 2: every})) == "seeds 0–2 at every p"
+    assert multiclass.coverage(frame({0: every, 1: every[:3]})) == "seed 0 at every p, seed 1 at p ≤ 0.9"
+    assert multiclass.coverage(frame({0: every, 2: every, 1: (0.0, 1.0)})) == "seeds 0, 2 at every p, seed 1 at p = 0, 1"
+    assert multiclass.coverage(pd.DataFrame()) == "–"
+
+
+def test_oracle_gain_is_the_oracle_reading_minus_the_last_epoch_for_the_same_runs():
+    recs = grid("paper", "mnist")
+    for r in recs:
+        r["result"]["oracle"] = {**r["result"], "corrupted_acc": r["result"]["corrupted_acc"] + 0.012, "epoch": 1}
+    rows = multiclass.rows(recs)
+    numbers = multiclass.prose_numbers(tables.frame(rows), tables.frame(multiclass.oracle_rows(rows)))
+    assert numbers["multiclass_mnist2_include_oracle_gain_p05"] == "1.2"
