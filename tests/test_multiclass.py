@@ -363,7 +363,8 @@ def test_coverage_says_which_seeds_stand_behind_which_p():
     every = (0.0, 0.5, 0.9, 1.0)
     assert multiclass.coverage(frame({0: every, 1: every, 2: every})) == "seeds 0–2 at every p"
     assert multiclass.coverage(frame({0: every, 1: every[:3]})) == "seed 0 at every p, seed 1 at p ≤ 0.9"
-    assert multiclass.coverage(frame({0: every, 2: every, 1: (0.0, 1.0)})) == "seeds 0, 2 at every p, seed 1 at p = 0, 1"
+    gaps = frame({0: every, 2: every, 1: (0.0, 1.0)})
+    assert multiclass.coverage(gaps) == "seeds 0, 2 at every p, seed 1 at p = 0, 1"
     assert multiclass.coverage(pd.DataFrame()) == "–"
 
 
