@@ -365,6 +365,8 @@ def test_coverage_says_which_seeds_stand_behind_which_p():
     assert multiclass.coverage(frame({0: every, 1: every[:3]})) == "seed 0 at every p, seed 1 at p ≤ 0.9"
     gaps = frame({0: every, 2: every, 1: (0.0, 1.0)})
     assert multiclass.coverage(gaps) == "seeds 0, 2 at every p, seed 1 at p = 0, 1"
+    part = pd.concat([frame({0: every, 1: every[:2]})] * 2 + [frame({1: (0.9,)})])  # two runs a cell, one at 0.9
+    assert multiclass.coverage(part) == "seed 0 at every p, seed 1 at p ≤ 0.5 and part of p = 0.9"
     assert multiclass.coverage(pd.DataFrame()) == "–"
 
 
