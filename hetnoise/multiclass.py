@@ -712,7 +712,8 @@ def coverage(frame: pd.DataFrame) -> str:
                 if found == list(range(found[0], found[-1] + 1)) else "seeds " + ", ".join(map(str, found)))
 
     def where(ps):
-        return ("at every p" if list(ps) == every else f"at p ≤ {ps[-1]:g}" if len(ps) > 1 and list(ps) == every[:len(ps)]
+        prefix = len(ps) > 1 and list(ps) == every[:len(ps)]
+        return ("at every p" if list(ps) == every else f"at p ≤ {ps[-1]:g}" if prefix
                 else "at p = " + ", ".join(f"{x:g}" for x in ps))
 
     def text(whole, part):
