@@ -654,20 +654,21 @@ PROSE_MEASURES = {"probe": (100, 1), "cka": (1, 2)}  # scale and decimals: probe
 def prose_numbers(frame: pd.DataFrame) -> dict[str, str]:
     """What the page's prose says of the real-data runs (last epoch), as text: per data set, strategy, measure,
     clean or corrupted classes, layer and p, the mean over clean classes and seeds, keyed
-    features_mnist_exclude_cka_clean_fc1_p08; and the seeds behind them, features_mnist_seeds ("–" where a value
-    is missing)."""
+    features_mnist_exclude_cka_clean_fc1_p08; and the seeds behind them, features_mnist_seeds, with the p each
+    covers, features_mnist_coverage (`tables.coverage`; "–" where a value is missing)."""
     def key(dataset, *words):
         return "_".join(["features", multiclass.SLICE_NAMES.get(dataset, dataset), *map(str, words)]).replace(".", "")
 
     out = {key(dataset, strategy, measure, role, layer, f"p{p:g}"): "–" for dataset in ("mnist", "fashion-mnist")
            for strategy in ("include", "exclude") for measure in PROSE_MEASURES for role in ("clean", "corrupted")
            for layer in LAYERS for p in PROSE_P}  # every number the page may name, "–" until runs give it
-    out.update({key(dataset, "seeds"): "–" for dataset in ("mnist", "fashion-mnist")})
+    out.update({key(dataset, word): "–" for dataset in ("mnist", "fashion-mnist") for word in ("seeds", "coverage")})
     if frame.empty:
         return out
     frame = frame[(frame.profile != "smoke") & (frame.checkpoint == "final")]
     for dataset, runs in frame.groupby("dataset"):
         out[key(dataset, "seeds")] = str(runs.seed.nunique())
+        out[key(dataset, "coverage")] = tables.coverage(runs)
     for (dataset, strategy, p), cell in frame[frame.p.isin(PROSE_P)].groupby(["dataset", "strategy", "p"]):
         for measure, (scale, decimals) in PROSE_MEASURES.items():
             for role in ("clean", "corrupted"):

@@ -692,41 +692,10 @@ SLICE_NAMES = {"mnist": "mnist", "fashion-mnist": "fashion", "digits": "digits",
 PROSE_METRICS = {"clean": "clean_acc", "corrupted": "corrupted_acc", "precision": "clean_precision"}
 
 
-def coverage(frame: pd.DataFrame) -> str:
-    """Which seeds a set of runs holds and at which p, in words ("seeds 0–1 at every p", "seed 0 at every p,
-    seed 1 at p ≤ 0.8 and part of p = 0.9"): the page says what its numbers stand on while a grid fills. A
-    seed holds part of a p when it has fewer runs there than the fullest seed."""
-    if frame.empty:
-        return "–"
-    every = sorted(frame.p.unique())
-    size = frame.groupby(["seed", "p"]).size()
-    full = size.groupby(level="p").max()
-    groups: dict[tuple, list[int]] = {}
-    for seed, sizes in size.groupby(level="seed"):
-        ps = sizes.index.get_level_values("p")
-        whole = tuple(p for p, n in zip(ps, sizes) if n == full[p])
-        groups.setdefault((whole, tuple(p for p in ps if p not in whole)), []).append(int(seed))
-
-    def seeds(found):
-        return (f"seed {found[0]}" if len(found) == 1 else f"seeds {found[0]}–{found[-1]}"
-                if found == list(range(found[0], found[-1] + 1)) else "seeds " + ", ".join(map(str, found)))
-
-    def where(ps):
-        prefix = len(ps) > 1 and list(ps) == every[:len(ps)]
-        return ("at every p" if list(ps) == every else f"at p ≤ {ps[-1]:g}" if prefix
-                else "at p = " + ", ".join(f"{x:g}" for x in ps))
-
-    def text(whole, part):
-        return " and ".join(([where(whole)] if whole else [])
-                            + ([f"part of p = {', '.join(f'{x:g}' for x in part)}"] if part else []))
-    parts = sorted(groups.items(), key=lambda item: (-len(item[0][0]), item[1]))
-    return ", ".join(f"{seeds(found)} {text(*ps)}" for ps, found in parts)
-
-
 def prose_numbers(frame: pd.DataFrame, oracle: pd.DataFrame | None = None) -> dict[str, str]:
     """What the page's prose says of the real-data runs, as text: the mean (%) of the clean class's accuracy and
     precision and of the corrupted classes' accuracy per data set, protocol, strategy and p, keyed
-    multiclass_mnist2_exclude_clean_p08; the seeds behind each data set and protocol (`coverage`), keyed
+    multiclass_mnist2_exclude_clean_p08; the seeds behind each data set and protocol (`tables.coverage`), keyed
     multiclass_mnist2_coverage; the mean epoch of lowest clean-validation loss, keyed
     multiclass_mnist2_exclude_oracle_epoch_p1; and, from the `oracle` reading's frame, how many points the
     corrupted classes read higher there than at the last epoch, keyed multiclass_mnist2_exclude_oracle_gain_p08
@@ -744,7 +713,7 @@ def prose_numbers(frame: pd.DataFrame, oracle: pd.DataFrame | None = None) -> di
     if frame.empty:
         return out
     for (dataset, protocol), runs in frame.groupby(["dataset", "protocol"]):
-        out[f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_coverage"] = coverage(runs)
+        out[f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_coverage"] = tables.coverage(runs)
     for (dataset, protocol, strategy, p), cell in frame.groupby(["dataset", "protocol", "strategy", "p"]):
         for word, column in PROSE_METRICS.items():
             value = 100 * cell[column].mean() if column in cell else np.nan

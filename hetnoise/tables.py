@@ -1,6 +1,7 @@
 """The pieces a page's blocks are built from that need no registry: a study's records as `Loaded`, a mean
-with its interval, the size of a grid, and the "What was run" box beside the paper's setup. Study modules
-draw their blocks with these; `report` loads the records and hands them over."""
+with its interval, the size of a grid, the seeds and p a set of runs covers, and the "What was run" box
+beside the paper's setup. Study modules draw their blocks with these; `report` loads the records and hands
+them over."""
 from __future__ import annotations
 
 import itertools
@@ -38,6 +39,37 @@ def frame(records: list[dict]) -> pd.DataFrame:
         row["source"] = r.get("_source", "local")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def coverage(frame: pd.DataFrame) -> str:
+    """Which seeds a set of runs holds and at which p, in words ("seeds 0–1 at every p", "seed 0 at every p,
+    seed 1 at p ≤ 0.8 and part of p = 0.9"): the page says what its numbers stand on while a grid fills. A
+    seed holds part of a p when it has fewer runs there than the fullest seed."""
+    if frame.empty:
+        return "–"
+    every = sorted(frame.p.unique())
+    size = frame.groupby(["seed", "p"]).size()
+    full = size.groupby(level="p").max()
+    groups: dict[tuple, list[int]] = {}
+    for seed, sizes in size.groupby(level="seed"):
+        ps = sizes.index.get_level_values("p")
+        whole = tuple(p for p, n in zip(ps, sizes) if n == full[p])
+        groups.setdefault((whole, tuple(p for p in ps if p not in whole)), []).append(int(seed))
+
+    def seeds(found):
+        return (f"seed {found[0]}" if len(found) == 1 else f"seeds {found[0]}–{found[-1]}"
+                if found == list(range(found[0], found[-1] + 1)) else "seeds " + ", ".join(map(str, found)))
+
+    def where(ps):
+        prefix = len(ps) > 1 and list(ps) == every[:len(ps)]
+        return ("at every p" if list(ps) == every else f"at p ≤ {ps[-1]:g}" if prefix
+                else "at p = " + ", ".join(f"{x:g}" for x in ps))
+
+    def text(whole, part):
+        return " and ".join(([where(whole)] if whole else [])
+                            + ([f"part of p = {', '.join(f'{x:g}' for x in part)}"] if part else []))
+    parts = sorted(groups.items(), key=lambda item: (-len(item[0][0]), item[1]))
+    return ", ".join(f"{seeds(found)} {text(*ps)}" for ps, found in parts)
 
 
 def glue(values: dict) -> None:

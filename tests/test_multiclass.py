@@ -357,19 +357,6 @@ def test_prose_numbers_name_each_data_set_protocol_strategy_metric_and_p():
     assert "multiclass_fashion2_exclude_clean_p1" in empty and "multiclass_fashion2_coverage" in empty
 
 
-def test_coverage_says_which_seeds_stand_behind_which_p():
-    def frame(cells):
-        return pd.DataFrame([{"seed": seed, "p": p} for seed, ps in cells.items() for p in ps])
-    every = (0.0, 0.5, 0.9, 1.0)
-    assert multiclass.coverage(frame({0: every, 1: every, 2: every})) == "seeds 0–2 at every p"
-    assert multiclass.coverage(frame({0: every, 1: every[:3]})) == "seed 0 at every p, seed 1 at p ≤ 0.9"
-    gaps = frame({0: every, 2: every, 1: (0.0, 1.0)})
-    assert multiclass.coverage(gaps) == "seeds 0, 2 at every p, seed 1 at p = 0, 1"
-    part = pd.concat([frame({0: every, 1: every[:2]})] * 2 + [frame({1: (0.9,)})])  # two runs a cell, one at 0.9
-    assert multiclass.coverage(part) == "seed 0 at every p, seed 1 at p ≤ 0.5 and part of p = 0.9"
-    assert multiclass.coverage(pd.DataFrame()) == "–"
-
-
 def test_oracle_gain_is_the_oracle_reading_minus_the_last_epoch_for_the_same_runs():
     recs = grid("paper", "mnist")
     for r in recs:
