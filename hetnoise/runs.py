@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -158,11 +159,17 @@ def cell_text(value) -> str:
     return "–" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
+def short_device(name: str) -> str:
+    """A device's name as a narrow table cell: "Intel(R) Xeon(R) Processor" reads "Intel Xeon" (the machines
+    table keeps the whole name)."""
+    return " ".join(re.sub(r"\((R|TM|tm)\)|\b(Processor|CPU)\b", " ", name).split())
+
+
 def group_markdown(group: list[dict], page_dir: Path) -> str:
     """The runs of one study and profile: a line of what they share, then a table of what differs."""
     keys = key_params(group[0]["study"])
     rows = pd.DataFrame([{"run": run_link(r, page_dir), **{k.replace("_", " "): r["params"].get(k) for k in keys},
-                          "device": r["provenance"].get("device_name") or r["result"].get("device", ""),
+                          "device": short_device(r["provenance"].get("device_name") or r["result"].get("device", "")),
                           "wall time (s)": f"{float(r['result'].get('wall_time_s') or 0):.0f}",
                           "revision": (r["provenance"].get("git_revision") or "")[:10],
                           "day": (r["provenance"].get("timestamp_utc") or "")[:10],

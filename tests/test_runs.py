@@ -107,3 +107,11 @@ def test_a_figures_caption_links_each_profile_to_its_runs(tmp_path, monkeypatch)
     plots.page("another page")
     plots.show(plt.figure(), "alt", "what", recs, pd.DataFrame({"x": [1, 2]}))
     assert " 3 runs, linked." in shown[0] and "linked" not in shown[1]
+
+
+def test_device_names_are_short_in_run_tables():
+    """The per-run tables name a device without trademarks and filler words, so a table of two machines fits
+    the page; the machines table keeps the whole name."""
+    assert runs.short_device("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+    assert runs.short_device("Intel(R) Xeon(R) CPU @ 2.20GHz") == "Intel Xeon @ 2.20GHz"
+    assert runs.short_device("AMD EPYC") == "AMD EPYC" and runs.short_device("") == ""
