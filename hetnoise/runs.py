@@ -166,14 +166,13 @@ def short_device(name: str) -> str:
 
 
 def group_markdown(group: list[dict], page_dir: Path) -> str:
-    """The runs of one study and profile: a line of what they share, then a table of what differs."""
+    """The runs of one study and profile: a line of what they share, then a table of what differs (the time
+    each run was made stays in its record and notebook: a table of two machines and seeds must fit the page)."""
     keys = key_params(group[0]["study"])
     rows = pd.DataFrame([{"run": run_link(r, page_dir), **{k.replace("_", " "): r["params"].get(k) for k in keys},
                           "device": short_device(r["provenance"].get("device_name") or r["result"].get("device", "")),
                           "wall time (s)": f"{float(r['result'].get('wall_time_s') or 0):.0f}",
-                          "revision": (r["provenance"].get("git_revision") or "")[:10],
-                          "day": (r["provenance"].get("timestamp_utc") or "")[:10],
-                          "time (UTC)": (r["provenance"].get("timestamp_utc") or "")[11:16]}
+                          "revision": (r["provenance"].get("git_revision") or "")[:7]}
                          for r in group]).dropna(axis=1, how="all")
     same = [c for c in rows.columns if c != "run" and rows[c].nunique() == 1]
     shared = ", ".join(f"{c} `{rows[c].iloc[0]}`" for c in same)
