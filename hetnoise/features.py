@@ -599,7 +599,7 @@ def largest_p_table(frame: pd.DataFrame):
     top = frame[frame.p == frame.p.max()]
     shown = [{"strategy": strategy, "layer": layer,
               **{name.replace(" (%)", ""): scale * part[f"{column}_{layer}"].mean()
-                 for name, (column, scale) in TABLE_COLUMNS.items()}, "runs": len(part)}
+                 for name, (column, scale) in TABLE_COLUMNS.items()}, "runs": part.run_id.nunique()}
              for strategy, part in top.groupby("strategy") for layer in LAYERS]
     return pd.DataFrame(shown).style.hide(axis="index").format(precision=2)
 

@@ -586,9 +586,11 @@ def heading(profile: str, dataset: str, part: pd.DataFrame, protocol: int = STUD
 
 
 def accuracy_table(part: pd.DataFrame):
-    """Test accuracy (%) of the clean and the corrupted classes per strategy and p: mean, sd and runs."""
+    """Test accuracy (%) of the clean and the corrupted classes per strategy and p: mean and sd over (clean class,
+    seed), and the number of runs (a p = 0 run, read for every clean class, counts once)."""
     table = plots.summarise(part.assign(clean=100 * part.clean_acc, corrupted=100 * part.corrupted_acc),
                             ["strategy", "p"], ["clean", "corrupted"])
+    table["n"] = part.groupby(["strategy", "p"]).run_id.nunique().to_numpy()
     table = table.rename(columns={"clean_mean": "clean, mean", "clean_std": "clean, sd",
                                   "corrupted_mean": "corrupted, mean", "corrupted_std": "corrupted, sd", "n": "runs"})
     return (table.style.hide(axis="index").format(precision=1, subset=table.columns[2:-1])
@@ -654,7 +656,7 @@ def precision_block(frame: pd.DataFrame, profile: str, dataset: str) -> None:
     if measured.empty:
         return
     display(Markdown(f"**Is the clean class a sink?** Its test precision beside its accuracy, from the "
-                     f"{len(measured)} of these {len(frame)} runs that recorded it."))
+                     f"{measured.run_id.nunique()} of these {frame.run_id.nunique()} runs that recorded it."))
     numbers = precision_numbers(frame)
     plots.show(precision_figure(frame, f"{dataset} · clean class · mean ± 1 std over runs"),
                precision_alt(numbers, f"{dataset}, profile {profile}"),

@@ -112,6 +112,7 @@ def mean_interval(values, scale: float = 100) -> str:
 def what_was_run(records: list[dict], grid_size: int | None = None) -> dict[str, str]:
     """The facts of a set of runs: data, network, training, grid, runs, device, wall time, and the source
     and revisions of the records."""
+    records = list({r.get("run_id", i): r for i, r in enumerate(records)}.values())  # a run read as several rows once
     if not records:
         return {}
     params, first = [r["params"] for r in records], records[0]

@@ -289,6 +289,26 @@ def test_accuracy_table_gives_mean_sd_and_runs_per_strategy_and_p():
     assert row["clean, mean"] == pytest.approx(97) and row["corrupted, mean"] == pytest.approx(65) and row.runs == 2
 
 
+def test_a_p0_run_read_for_every_clean_class_counts_once_in_tables_and_boxes(shown):
+    """A p = 0 run stands for 20 rows (10 clean classes × 2 strategies); the run counts, the wall time per run
+    and the precision sentence count it once."""
+    p0 = [{**fake_record("paper", "mnist", 0.0, None, None, seed=s), "run_id": f"p0-{s}"} for s in (0, 1)]
+    p0[1]["result"]["wall_time_s"] = 5.0
+    noisy = [fake_record("paper", "mnist", 0.5, c, st, seed=s) for c in range(10) for st in ("include", "exclude")
+             for s in (0, 1)]
+    rows = multiclass.rows(p0 + noisy)
+    assert len(rows) == 40 + 40
+    table = multiclass.accuracy_table(tables.frame(rows)).data
+    assert table.set_index(["strategy", "p"]).runs.to_dict() == {("exclude", 0.0): 2, ("exclude", 0.5): 20,
+                                                                 ("include", 0.0): 2, ("include", 0.5): 20}
+    facts = tables.what_was_run(rows, 423)
+    assert facts["runs"] == "42 of the grid's 423"
+    assert facts["wall time"] == f"{(3.0 * 41 + 5.0) / 3600:.1f} h in all, {(3.0 * 41 + 5.0) / 42:.0f} s per run"
+    multiclass.precision_block(tables.frame(rows), "paper", "mnist")
+    assert any("from the 42 of these 42 runs" in text for text in markdown(shown["displayed"]))
+    plt.close("all")
+
+
 def test_blocks_order_paper_first_smoke_last_others_between():
     frame = pd.DataFrame({"profile": ["smoke", "other", "paper", "fashion", "paper"],
                           "dataset": ["digits", "mnist", "mnist", "fashion-mnist", "cifar10"]})
