@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import shutil
+import tempfile
 import signal
 import time
 import traceback
@@ -192,13 +193,16 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
         if "batched" in studies.get(first.study).params:
             params["batched"] = batched
     error = ""
+    sockets = Path(tempfile.mkdtemp(prefix="hetnoise-kernel-"))  # short: a Unix socket's path has ~100 characters
     try:
         papermill.execute_notebook(notebook, str(executed), parameters=params, kernel_name="python3",
                                    cwd=str(records.repo_root()), progress_bar=False, log_output=False,
                                    kernel_manager_class=_logged_kernel_manager(),
-                                   config=_kernel_log(stage / "kernel.log"))
+                                   config=_kernel_config(stage / "kernel.log", sockets / "ipc"))
     except Exception as e:  # reported by the caller; the sweep goes on with other cells
         error = "".join(traceback.format_exception(e))[-20000:]
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
     for c in cells:
         staged = records.record_path(stage, c.study, c.profile, c.run_id)
         try:
@@ -220,11 +224,13 @@ def _execute(cells: list[Cell], notebook: str, results: str, device: str, keep_f
     return error
 
 
-def _kernel_log(path: Path):
-    """The configuration that sends a kernel's standard error to `path`."""
+def _kernel_config(log: Path, sockets: Path):
+    """The configuration of a task's kernel: its standard error goes to `log`, and it talks over Unix sockets
+    named `sockets`-1 to -5 (IPC), not TCP ports: kernels started at once by other workers or programs cannot
+    pick the same port (a heartbeat that lost that race left papermill waiting forever after the last cell)."""
     from traitlets.config import Config
 
-    return Config({"LoggedKernelManager": {"stderr_path": str(path)}})
+    return Config({"LoggedKernelManager": {"stderr_path": str(log), "transport": "ipc", "ip": str(sockets)}})
 
 
 def _logged_kernel_manager():

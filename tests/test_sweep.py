@@ -52,6 +52,17 @@ def test_packs_hold_only_cells_one_execution_can_train():
     assert all(len(g) == 1 for g in sweep.packs(mtl, 8))  # not packable: one execution per cell
 
 
+def test_each_sweep_kernel_talks_over_unix_sockets_of_its_own(tmp_path):
+    """TCP ports picked by kernels started at once can collide (a kernel whose heartbeat lost the race left
+    papermill waiting after its last cell); Unix sockets under a folder of each task's own cannot."""
+    manager = sweep._logged_kernel_manager()
+    managers = [manager(config=sweep._kernel_config(tmp_path / f"{i}.log", tmp_path / f"{i}" / "ipc"),
+                        kernel_name="python3") for i in (0, 1)]
+    assert [m.transport for m in managers] == ["ipc", "ipc"]
+    assert [m.ip for m in managers] == [str(tmp_path / "0" / "ipc"), str(tmp_path / "1" / "ipc")]
+    assert managers[0].stderr_path == str(tmp_path / "0.log")
+
+
 @pytest.mark.slow
 def test_two_worker_sweep_with_a_failing_cell(tmp_path):
     """Eight cells in packs of two on a LocalCluster of two workers; the MNIST cells fail at run time on a
@@ -66,8 +77,10 @@ def test_two_worker_sweep_with_a_failing_cell(tmp_path):
     args = ("sweep", "multiclass", "--profile", "smoke", "--results", str(results), "--workers", "2", "--p", "0", "1",
             "--seeds", "0", "1", "--set", 'dataset=["digits", "mnist"]', "--set", "epochs=1", "--set", "clean_class=0",
             "--set", "strategy=exclude", "--retries", "0", "--no-progress")
-    env = {"HETNOISE_DATA": str(tmp_path / "data")}
+    (tmp_path / "tmp").mkdir()
+    env = {"HETNOISE_DATA": str(tmp_path / "data"), "TMPDIR": str(tmp_path / "tmp")}
     proc = hetnoise(*args, "--pack", "2", env=env)
+    assert not list((tmp_path / "tmp").glob("hetnoise-kernel-*"))  # each kernel's socket folder is removed
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "4 done, 0 skipped, 4 failed" in proc.stdout
     errors = sorted((results / "multiclass" / "smoke").glob("*.error.json"))
