@@ -118,7 +118,8 @@ def _fit_stacked(nets, x_train, ys, x_val, y_vals, r, mean, std, seeds, dev, los
             for row, lg, yv in zip(out, logits, y_val):
                 row["val_acc"] = (lg.argmax(1) == yv).float().mean().item()
         if test is not None:
-            test_logits = _predict_stacked(evaluate, base, params, buffers, test[0].to(dev), mean_t, std_t, dev)
+            test_logits = _predict_stacked(evaluate, base, params, buffers, test[0].to(dev), mean_t, std_t, dev,
+                                           sp.bf16)
             for row, lg in zip(out, test_logits):
                 row.update(train.class_figures(lg, torch.as_tensor(test[1])))
         return out

@@ -69,13 +69,16 @@ def test_k_at_once_gives_the_weights_and_checkpoints_of_separate_runs(digits):
     assert all(m.dropout == 0.5 for m in inits)
     alone = [copy.deepcopy(m) for m in inits]
     together = [copy.deepcopy(m) for m in inits]
-    h_alone = [train.fit(m, x, yk, xv, yv, r, mean=ds.mean, std=ds.std, seed=s, log=lambda _: None)
+    test = (ds.x_test, ds.y_test)  # per-epoch test figures, as the multi-class study asks for
+    h_alone = [train.fit(m, x, yk, xv, yv, r, mean=ds.mean, std=ds.std, seed=s, log=lambda _: None, test=test)
                for m, yk, s in zip(alone, ys, seeds)]
     h_together = ensemble.fit_many(together, x, ys, xv, yv, r, mean=ds.mean, std=ds.std, seeds=seeds,
-                                   log=lambda _: None, batched=True)
+                                   log=lambda _: None, batched=True, test=test)
     for a, b, ha, hb in zip(alone, together, h_alone, h_together):
         assert ha.best_epoch == hb.best_epoch
         assert [e["val_loss"] for e in ha.epochs] == pytest.approx([e["val_loss"] for e in hb.epochs], rel=1e-3)
+        assert [e["test_acc"] for e in ha.epochs] == pytest.approx([e["test_acc"] for e in hb.epochs], abs=0.02)
+        assert {k for e in hb.epochs for k in e} == {k for e in ha.epochs for k in e}
         for pa, pb in zip(a.parameters(), b.parameters()):
             torch.testing.assert_close(pa, pb, atol=2e-3, rtol=1e-2)
         val_loss = torch.nn.functional.cross_entropy(train.predict(b, xv, ds.mean, ds.std), yv).item()
