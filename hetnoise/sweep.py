@@ -20,8 +20,8 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
 import signal
+import tempfile
 import time
 import traceback
 from contextlib import ExitStack, contextmanager
@@ -60,18 +60,21 @@ class Summary:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)   # paths of the error records
+    unpacked: list[str] = field(default_factory=list)  # packs whose one execution failed: why, for each
     seconds: float = 0.0
 
     def merge(self, other: "Summary") -> None:
         self.done += other.done
         self.skipped += other.skipped
         self.failed += other.failed
+        self.unpacked += other.unpacked
         self.seconds += other.seconds
 
     def text(self) -> str:
         lines = [f"{len(self.done)} done, {len(self.skipped)} skipped, {len(self.failed)} failed "
                  f"in {self.seconds:.0f} s"]
         lines += [f"  failed: {p}" for p in self.failed]
+        lines += [f"  run one at a time: {why}" for why in self.unpacked]
         return "\n".join(lines)
 
 
@@ -128,9 +131,10 @@ def run_pack(cells: list[Cell], notebook: str, results: str, retries: int = 1, t
         mine = [c for c in cells if stack.enter_context(claim(c)) and not c.done()]
         out = [("skipped", str(c.record)) for c in cells if c not in mine]
         if len(mine) > 1:
-            _execute(mine, notebook, results, device, batched=batched)
+            error = _execute(mine, notebook, results, device, batched=batched)
             missing = [c for c in mine if not c.done()]
-            return out + [("done", str(c.record)) for c in mine if c not in missing] + [
+            why = [("unpacked", f"{len(missing)} of the pack {mine[0].run_id}… ({_last_line(error)})")] * bool(missing)
+            return out + why + [("done", str(c.record)) for c in mine if c not in missing] + [
                 result for c in missing for result in _run_one(c, notebook, results, device, retries)]
         return out + [result for c in mine for result in _run_one(c, notebook, results, device, retries)]
 
@@ -334,8 +338,9 @@ def run_sweep(study: str, profile: str, results: str | os.PathLike = "results", 
             except Exception as e:  # a lost worker: report it as a failure of the pack's cells
                 outcome = [("failed", f"{fut.key} ({c.run_id}): {type(e).__name__}: {e}") for c in futures[fut]]
             for status, path in outcome:
-                {"done": summary.done, "skipped": summary.skipped, "failed": summary.failed}[status].append(path)
-            bar.update(len(outcome))
+                {"done": summary.done, "skipped": summary.skipped, "failed": summary.failed,
+                 "unpacked": summary.unpacked}[status].append(path)
+            bar.update(sum(status != "unpacked" for status, _ in outcome))
         bar.close()
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -368,10 +373,14 @@ def failed_cells(results: str | os.PathLike) -> list[Path]:
 def last_error_line(error_record: Path) -> str:
     """The last line of a failed cell's traceback (the exception and its message)."""
     try:
-        lines = [ln for ln in json.loads(error_record.read_text()).get("traceback", "").splitlines() if ln.strip()]
-        return lines[-1].strip() if lines else "no traceback recorded"
+        return _last_line(json.loads(error_record.read_text()).get("traceback", ""))
     except (OSError, ValueError, AttributeError):
         return "unreadable error record"
+
+
+def _last_line(traceback_text: str) -> str:
+    lines = [ln.strip() for ln in traceback_text.splitlines() if ln.strip()]
+    return lines[-1] if lines else "no traceback recorded"
 
 
 def _raise_interrupt(signum, frame):

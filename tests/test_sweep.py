@@ -67,7 +67,7 @@ def test_each_sweep_kernel_talks_over_unix_sockets_of_its_own(tmp_path):
 def test_two_worker_sweep_with_a_failing_cell(tmp_path):
     """Eight cells in packs of two on a LocalCluster of two workers; the MNIST cells fail at run time on a
     corrupt data file: each failed pack is run again cell by cell, the good cells finish, the bad ones are
-    named, `hetnoise status` reports them, and a rerun redoes only them."""
+    named (and why each pack failed), `hetnoise status` reports them, and a rerun redoes only them."""
     data = tmp_path / "data" / "mnist"
     data.mkdir(parents=True)
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -83,6 +83,8 @@ def test_two_worker_sweep_with_a_failing_cell(tmp_path):
     assert not list((tmp_path / "tmp").glob("hetnoise-kernel-*"))  # each kernel's socket folder is removed
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "4 done, 0 skipped, 4 failed" in proc.stdout
+    why = [line for line in proc.stdout.splitlines() if "run one at a time: 2 of the pack" in line]
+    assert len(why) == 2 and all("is corrupt" in line for line in why), proc.stdout  # each failed pack says why
     errors = sorted((results / "multiclass" / "smoke").glob("*.error.json"))
     assert len(errors) == 4 and all(str(e) in proc.stdout for e in errors)
     err = json.loads(errors[0].read_text())
