@@ -67,29 +67,30 @@ def test_run_label_names_the_run():
     assert multiclass.run_label(pack((4, "include", 2))[0]) == "[run0 clean 4 include seed 2]"
 
 
-def test_fit_leaves_the_last_epoch_keeps_the_oracle_and_tests_every_epoch(digits):
-    runs = pack((0, "exclude", 0))
+@pytest.mark.parametrize("batched", [False, True], ids=["one at a time", "at once"])
+def test_fit_leaves_the_last_epoch_keeps_the_oracle_and_tests_every_epoch(digits, batched):
+    runs = pack((0, "exclude", 0), (3, "include", 1))
     train_idx, val_idx = multiclass.split(digits, 0)
     labels, _ = multiclass.corrupt(digits.y_train[train_idx].numpy(), 0.6, digits.num_classes, runs)
     nets = multiclass.build("lenet5", digits, runs)
     histories = multiclass.fit(nets, digits, train_idx, val_idx, labels, Recipe(epochs=3, batch_size=128), runs,
-                               device="cpu")
-    (history,) = histories
-    assert len(history.epochs) == 3 and 1 <= history.best_epoch <= 3
-    last = history.epochs[-1]
-    (pred,) = multiclass.predict(nets, digits)
-    assert pred.shape == (len(digits.y_test),) and pred.min() >= 0 and pred.max() < digits.num_classes
-    final = multiclass.evaluate(digits.y_test.numpy(), pred, 0, digits.num_classes)
-    assert final["per_class_acc"] == pytest.approx(last["test_per_class_acc"], abs=1e-6)  # the net is at its last epoch
-    assert final["test_acc"] == pytest.approx(last["test_acc"], abs=1e-6)
-    (oracle_pred,) = multiclass.predict(multiclass.oracle_nets(nets, histories), digits)
-    oracle = multiclass.evaluate(digits.y_test.numpy(), oracle_pred, 0, digits.num_classes)
-    at_oracle = history.epochs[history.best_epoch - 1]
-    assert oracle["per_class_acc"] == pytest.approx(at_oracle["test_per_class_acc"], abs=1e-6)
-    weights = multiclass.checkpoints(nets, histories)[0]
-    assert set(weights) == {"final", "oracle"} and set(weights["final"]) == set(weights["oracle"])
-    curves = multiclass.epoch_curves(history.to_dict(), 0)
-    assert list(curves.epoch) == [1, 2, 3] and curves.clean.iloc[-1] == pytest.approx(100 * final["clean_acc"])
+                               device="cpu", batched=batched)
+    oracle_preds = multiclass.predict(multiclass.oracle_nets(nets, histories), digits)
+    for run, history, pred, oracle_pred, weights in zip(runs, histories, multiclass.predict(nets, digits), oracle_preds,
+                                                        multiclass.checkpoints(nets, histories)):
+        clean = run["clean_class"]
+        assert len(history.epochs) == 3 and 1 <= history.best_epoch <= 3
+        last = history.epochs[-1]
+        assert pred.shape == (len(digits.y_test),) and pred.min() >= 0 and pred.max() < digits.num_classes
+        final = multiclass.evaluate(digits.y_test.numpy(), pred, clean, digits.num_classes)
+        assert final["per_class_acc"] == pytest.approx(last["test_per_class_acc"], abs=1e-6)  # at its last epoch
+        assert final["test_acc"] == pytest.approx(last["test_acc"], abs=1e-6)
+        oracle = multiclass.evaluate(digits.y_test.numpy(), oracle_pred, clean, digits.num_classes)
+        at_oracle = history.epochs[history.best_epoch - 1]
+        assert oracle["per_class_acc"] == pytest.approx(at_oracle["test_per_class_acc"], abs=1e-6)
+        assert set(weights) == {"final", "oracle"} and set(weights["final"]) == set(weights["oracle"])
+        curves = multiclass.epoch_curves(history.to_dict(), clean)
+        assert list(curves.epoch) == [1, 2, 3] and curves.clean.iloc[-1] == pytest.approx(100 * final["clean_acc"])
     assert curves.corrupted.iloc[-1] == pytest.approx(100 * final["corrupted_acc"])
 
 
