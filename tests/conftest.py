@@ -89,7 +89,7 @@ class Background:
 
 def pytest_collection_finish(session):
     wanted = {name for item in session.items for name in BOOK_FIXTURES & set(getattr(item, "fixturenames", ()))}
-    if wanted:
+    if wanted and not session.config.option.collectonly:
         base = Path(tempfile.mkdtemp(prefix="hetnoise-tests-"))
         session.config.stash[BACKGROUND] = Background(base, wanted)
 
