@@ -83,6 +83,8 @@ GRIDS = {
 # protocol-2 grids that replace it are complete.
 PUBLISHED = (Grid("paper", "MNIST, protocol 2, the first two seeds of the three-seed grid: seeds 0 and 1",
                   {"dataset": ["mnist"], "seed": [0, 1]}),
+             Grid("paper", "MNIST, protocol 2, the third seed as it finishes: seed 2 at p = 0 to 0.9",
+                  {"dataset": ["mnist"], "seed": [2], "p": [0.0, 0.5, 0.6, 0.8, 0.9]}),
              Grid("paper", "MNIST, the paper's protocol (protocol 1: one seed, checkpoint chosen on clean validation "
                            "labels)", {"dataset": ["mnist"]}, version=1),
              Grid("fashion", "Fashion-MNIST, the paper's MNIST protocol (protocol 1: one seed, checkpoint chosen on "
