@@ -120,8 +120,8 @@ def run_pack(cells: list[Cell], notebook: str, results: str, retries: int = 1, t
     parameters, the others as `pack`. One ("done" | "failed" | "skipped", path) per cell. Each cell is
     claimed first (`claim`): one that another live sweep holds, or that is done by now, is skipped. When a
     pack fails, its missing cells are run again one at a time (an ("unpacked", why) entry says why), so one bad
-    cell cannot fail the others; a
-    single cell is retried `retries` times and then gets an error record beside its executed notebook."""
+    cell cannot fail the others; a single cell is retried `retries` times and then gets an error record beside
+    its executed notebook."""
     if threads:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 (dask/distributed#8143); under it torch's CPU training
