@@ -16,19 +16,20 @@ BOOK_FIXTURES = {"smoke_results", "built_book", "empty_book"}
 BUILD_BOOK = [str(BIN / "jupyter-book"), "build", "book", "-W", "--keep-going", "--path-output"]  # warnings fail
 
 
-def _reads_the_book(item) -> bool:
-    return bool(BOOK_FIXTURES & set(getattr(item, "fixturenames", ())))
+def _book_fixtures(item) -> set[str]:
+    """Which of the background-made fixtures a test reads."""
+    return BOOK_FIXTURES & set(getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_modifyitems(config, items):
     """The tests that read the smoke sweep or the built books run last: those are made in the background
     meanwhile (`Background`), beside the other tests, which mostly keep one core busy."""
-    items.sort(key=_reads_the_book)
+    items.sort(key=lambda item: bool(_book_fixtures(item)))
 
 
 class Background:
-    """The smoke sweep, then the book from its records and the book without records, run one after the other
-    in a thread of their own from the end of collection, so the two cores are busy while other tests run."""
+    """The smoke sweep, then the book from its records beside the book without records, run in a thread of
+    their own from the end of collection, so the two cores are busy while other tests run."""
 
     def __init__(self, base: Path, wanted: set[str]):
         self.base, self.wanted, self.procs, self.outcome = base, wanted, [], {}
@@ -88,7 +89,8 @@ class Background:
 
 
 def pytest_collection_finish(session):
-    wanted = {name for item in session.items for name in BOOK_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    """Start the background steps that the selected tests read."""
+    wanted = set().union(*map(_book_fixtures, session.items))
     if wanted and not session.config.option.collectonly:
         base = Path(tempfile.mkdtemp(prefix="hetnoise-tests-"))
         session.config.stash[BACKGROUND] = Background(base, wanted)
