@@ -702,14 +702,16 @@ def prose_numbers(frame: pd.DataFrame, oracle: pd.DataFrame | None = None) -> di
     multiclass_mnist2_exclude_clean_p08; the seeds behind each data set and protocol (`tables.coverage`), keyed
     multiclass_mnist2_coverage; the mean epoch of lowest clean-validation loss, keyed
     multiclass_mnist2_exclude_oracle_epoch_p1; and, from the `oracle` reading's frame, how many points the
-    corrupted classes read higher there than at the last epoch, keyed multiclass_mnist2_exclude_oracle_gain_p08
-    ("–" where a value is missing)."""
+    corrupted classes read higher there than at the last epoch, keyed multiclass_mnist2_exclude_oracle_gain_p08,
+    and the clean class's precision there, keyed multiclass_mnist2_include_oracle_precision_p1 ("–" where a
+    value is missing)."""
     def key(dataset, protocol, strategy, word, p):
         return f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_{strategy}_{word}_p{p:g}".replace(".", "")
 
     datasets, protocols = ("mnist", "fashion-mnist"), range(1, STUDY_VERSION + 1)
+    words = (*PROSE_METRICS, "oracle_gain", "oracle_epoch", "oracle_precision")
     out = {key(dataset, protocol, strategy, word, p): "–" for dataset in datasets for protocol in protocols
-           for strategy in ("include", "exclude") for word in (*PROSE_METRICS, "oracle_gain", "oracle_epoch")
+           for strategy in ("include", "exclude") for word in words
            for p in PAPER_P}  # every number the page may name, "–" until runs give it
     out.update({f"multiclass_{SLICE_NAMES[dataset]}{protocol}_coverage": "–" for dataset in datasets
                 for protocol in protocols})
@@ -724,11 +726,15 @@ def prose_numbers(frame: pd.DataFrame, oracle: pd.DataFrame | None = None) -> di
             out[key(dataset, protocol, strategy, word, p)] = "–" if np.isnan(value) else f"{value:.1f}"
         out[key(dataset, protocol, strategy, "oracle_epoch", p)] = f"{cell.best_epoch.mean():.1f}"
     if oracle is not None and not oracle.empty:
-        both = frame.merge(oracle[["run_id", "clean_class", "strategy", "corrupted_acc"]],
+        read = ["corrupted_acc", *(["clean_precision"] if "clean_precision" in oracle else [])]
+        both = frame.merge(oracle[["run_id", "clean_class", "strategy", *read]],
                            on=["run_id", "clean_class", "strategy"], suffixes=("", "_oracle"))
         for (dataset, protocol, strategy, p), cell in both.groupby(["dataset", "protocol", "strategy", "p"]):
             gain = round(100 * (cell.corrupted_acc_oracle - cell.corrupted_acc).mean(), 1) + 0.0  # no "-0.0"
             out[key(dataset, protocol, strategy, "oracle_gain", p)] = f"{gain:.1f}"
+            precision = 100 * cell["clean_precision_oracle"].mean() if "clean_precision" in read else np.nan
+            if not np.isnan(precision):
+                out[key(dataset, protocol, strategy, "oracle_precision", p)] = f"{precision:.1f}"
     return out
 
 

@@ -381,7 +381,10 @@ def test_prose_numbers_name_each_data_set_protocol_strategy_metric_and_p():
 def test_oracle_gain_is_the_oracle_reading_minus_the_last_epoch_for_the_same_runs():
     recs = grid("paper", "mnist")
     for r in recs:
-        r["result"]["oracle"] = {**r["result"], "corrupted_acc": r["result"]["corrupted_acc"] + 0.012, "epoch": 1}
+        r["result"]["oracle"] = {**r["result"], "corrupted_acc": r["result"]["corrupted_acc"] + 0.012, "epoch": 1,
+                                 "clean_precision": 0.5}
     rows = multiclass.rows(recs)
     numbers = multiclass.prose_numbers(tables.frame(rows), tables.frame(multiclass.oracle_rows(rows)))
     assert numbers["multiclass_mnist2_include_oracle_gain_p05"] == "1.2"
+    assert numbers["multiclass_mnist2_include_oracle_precision_p1"] == "50.0"
+    assert numbers["multiclass_mnist2_include_precision_p1"] == "70.0"  # the last epoch's, from the same runs
