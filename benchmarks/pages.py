@@ -122,7 +122,7 @@ def whole_grids() -> None:
             walls = sorted(r["result"]["wall_time_s"] for r in part)
             threads = sorted({r["provenance"].get("torch_threads") for r in part})
             rows.append({"grid": f"{profile}, {dataset}", "runs": len(part),
-                         "device": part[0]["provenance"]["device_name"],
+                         "device": ", ".join(sorted({r["provenance"]["device_name"] for r in part})),
                          "workers × pack": f"{part[0]['provenance']['cpu_count']} × {part[0]['result']['pack_size']}, "
                                            f"{', '.join(map(str, threads))} thread(s) each",
                          "trained at once": "no", "wall time": f"{sum(walls) / 3600:.1f} core-hours",
@@ -136,10 +136,16 @@ def whole_grids() -> None:
 
 
 def devices_compared() -> None:
-    """The GPU check's MNIST runs beside the published CPU runs of the same cells: mean accuracy per p."""
+    """The GPU check's MNIST runs beside the CPU runs of the same cells: mean accuracy per p. The CPU side is
+    the published records, or the saved copy of those that left published/ when a new protocol replaced them."""
     gpu = saved("gpu_mnist_grid.json")
-    cpu = tables.frame(cpu_records("paper", "mnist"))
-    if not gpu or cpu.empty:
+    if not gpu:
+        return
+    ids = {run["run_id"] for run in gpu["runs"]}
+    cpu = tables.frame([r for r in cpu_records("paper", "mnist") if r["run_id"] in ids])
+    if cpu.empty:
+        cpu = pd.DataFrame(saved("cpu_mnist_grid.json").get("runs", []))
+    if cpu.empty:
         return
     both = cpu.merge(pd.DataFrame(gpu["runs"]), on="run_id", suffixes=("_cpu", "_gpu"))
     table = (both.groupby(["strategy_cpu", "p_cpu"])

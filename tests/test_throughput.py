@@ -122,3 +122,18 @@ def test_lenet_profile_ranks_operators_by_their_own_time(tmp_path):
     shares = [float(re.search(r"([\d.]+) %", line).group(1)) for line in lines[1:]]
     assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 100.5
     assert list(tmp_path.iterdir()) == []
+
+
+def test_device_comparison_reads_the_saved_cpu_copy_once_its_records_left_published(monkeypatch):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import pages
+    run = {"p": 0.5, "clean_class": 1, "strategy": "exclude"}
+    gpu = {"runs": [{"run_id": "a", **run, "clean_acc": 0.98, "corrupted_acc": 0.90}]}
+    copy = {"runs": [{"run_id": "a", **run, "clean_acc": 0.99, "corrupted_acc": 0.93}]}
+    monkeypatch.setattr(pages, "saved", {"gpu_mnist_grid.json": gpu, "cpu_mnist_grid.json": copy}.get)
+    monkeypatch.setattr(pages, "cpu_records", lambda profile, dataset: [])  # the records of another protocol only
+    shown = []
+    monkeypatch.setattr(pages, "display", shown.append)
+    pages.devices_compared()
+    assert "1 runs on both devices" in shown[0].data and "3.0 points" in shown[0].data
+    assert shown[1].data.iloc[0][["corrupted, CPU", "corrupted, GPU"]].tolist() == pytest.approx([93.0, 90.0])
