@@ -54,9 +54,16 @@ def summarise(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataF
 
 def band(ax, x, mean, std, color, label, marker="o"):
     """A line with markers and a ±1 std band (no band where std is undefined)."""
-    x, mean, std = np.asarray(x), np.asarray(mean, dtype=float), np.nan_to_num(np.asarray(std, dtype=float))
+    mean, std = np.asarray(mean, dtype=float), np.nan_to_num(np.asarray(std, dtype=float))
+    interval(ax, x, mean, mean - std, mean + std, color, label, marker)
+
+
+def interval(ax, x, mean, low, high, color, label, marker="o"):
+    """A line with markers and a band from `low` to `high` (none where they are undefined)."""
+    x, mean = np.asarray(x), np.asarray(mean, dtype=float)
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     ax.plot(x, mean, marker=marker, ms=4, color=color, label=label)
-    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    ax.fill_between(x, low, high, where=np.isfinite(low) & np.isfinite(high), color=color, alpha=0.2, lw=0)
 
 
 # A page's figure is saved at DENSITY × SCREEN_DPI and shown at its SCREEN_DPI size (an <img srcset> "2x"

@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Markdown  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from hetnoise import claims, data, multiclass, noise, plots, report, studies, tables  # noqa: E402
 from hetnoise.spec import Recipe  # noqa: E402
@@ -388,3 +389,23 @@ def test_oracle_gain_is_the_oracle_reading_minus_the_last_epoch_for_the_same_run
     assert numbers["multiclass_mnist2_include_oracle_gain_p05"] == "1.2"
     assert numbers["multiclass_mnist2_include_oracle_precision_p1"] == "50.0"
     assert numbers["multiclass_mnist2_include_precision_p1"] == "70.0"  # the last epoch's, from the same runs
+
+
+def test_fig4_bands_are_t_intervals_over_seeds_once_every_point_has_two():
+    recs = [fake_record("paper", "mnist", p, clean, "exclude", seed=seed) for p in (0.0, 0.5) for clean in (0, 1)
+            for seed in (0, 1, 2)]
+    for r in recs:  # seed s reads 0.90 + s/100 in the corrupted classes at every p
+        r["result"]["corrupted_acc"] = 0.90 + r["params"]["seed"] / 100
+    numbers = multiclass.fig4_numbers(tables.frame(recs))
+    half = stats.t.ppf(0.975, 2) * 1.0 / np.sqrt(3)  # the seed means 90, 91, 92 have sd 1 point
+    assert numbers.seeds.tolist() == [3, 3] and multiclass.over_seeds(numbers)
+    assert numbers.corrupted_pct_low.tolist() == pytest.approx([91 - half] * 2)
+    assert numbers.corrupted_pct_high.tolist() == pytest.approx([91 + half] * 2)
+    assert multiclass.spread(numbers) == "mean and 95 % t interval over the 3 seeds"
+    fig = multiclass.figure(tables.frame(recs))
+    band = fig.axes[1].collections[1].get_paths()[0].vertices[:, 1]  # the exclude panel's corrupted band
+    assert band.min() == pytest.approx(91 - half) and band.max() == pytest.approx(91 + half)
+    one = multiclass.fig4_numbers(tables.frame([r for r in recs if r["params"]["seed"] == 0]))
+    assert not multiclass.over_seeds(one) and one.corrupted_pct_low.isna().all()
+    assert multiclass.spread(one) == "mean ± 1 std over clean classes and seeds"
+    plt.close("all")
