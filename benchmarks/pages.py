@@ -116,12 +116,15 @@ def whole_grids() -> None:
                      "device": check["provenance"]["device_name"], "workers × pack": f"{g['workers']} × {g['pack']}",
                      "trained at once": "yes" if g["batched"] else "no", "wall time": f"{wall / 60:.1f} min",
                      "per run": f"{wall / runs:.1f} s"})
+    study = studies.get("multiclass")
     for profile, dataset in (("paper", "mnist"), ("fashion", "fashion-mnist")):
-        part = cpu_records(profile, dataset)
+        part = [r for r in cpu_records(profile, dataset) if r.get("protocol") == study.version]
         if part:
             walls = sorted(r["result"]["wall_time_s"] for r in part)
             threads = sorted({r["provenance"].get("torch_threads") for r in part})
-            rows.append({"grid": f"{profile}, {dataset}", "runs": len(part),
+            size = tables.grid_size(study.grids, profile, dataset=dataset)
+            rows.append({"grid": f"{profile}, {dataset}",
+                         "runs": len(part) if len(part) == size else f"{len(part)} of the grid's {size}",
                          "device": ", ".join(sorted({r["provenance"]["device_name"] for r in part})),
                          "workers × pack": f"{part[0]['provenance']['cpu_count']} × {part[0]['result']['pack_size']}, "
                                            f"{', '.join(map(str, threads))} thread(s) each",

@@ -137,3 +137,18 @@ def test_device_comparison_reads_the_saved_cpu_copy_once_its_records_left_publis
     pages.devices_compared()
     assert "1 runs on both devices" in shown[0].data and "3.0 points" in shown[0].data
     assert shown[1].data.iloc[0][["corrupted, CPU", "corrupted, GPU"]].tolist() == pytest.approx([93.0, 90.0])
+
+
+def test_whole_grid_rows_say_how_much_of_a_cpu_grid_is_there(monkeypatch):
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import pages
+    version = studies.get("multiclass").version
+    record = {"protocol": version, "result": {"wall_time_s": 100.0, "pack_size": 4},
+              "provenance": {"device_name": "Some CPU", "torch_threads": 1, "cpu_count": 2}}
+    monkeypatch.setattr(pages, "saved", lambda name: {})
+    monkeypatch.setattr(pages, "cpu_records", lambda profile, dataset: [record] * 3 if dataset == "mnist" else [])
+    shown = []
+    monkeypatch.setattr(pages, "display", shown.append)
+    pages.whole_grids()
+    row = shown[0].data.iloc[0]
+    assert row["runs"] == "3 of the grid's 423" and row["device"] == "Some CPU" and row["per run"] == "100 s (median)"
