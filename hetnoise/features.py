@@ -469,9 +469,10 @@ MEASURES = {"probe": ("probe: one vs rest,\nbalanced accuracy (%)", 100),
 
 def measure_numbers(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
     """What a measure's figure plots: per strategy, layer and p, the clean class's and the corrupted classes' mean
-    value of `measure` (× its MEASURES scale), mean, std and number of rows (clean classes × seeds)."""
+    value of `measure` (× its MEASURES scale) over rows (clean classes × seeds), with the interval over seeds
+    (`plots.summarise_seeds`)."""
     _, scale = MEASURES[measure]
-    parts = [plots.summarise(frame[["strategy", "p"]].assign(
+    parts = [plots.summarise_seeds(frame[["strategy", "p", "seed"]].assign(
         layer=layer, clean=scale * frame[f"{measure}_clean_{layer}"],
         corrupted=scale * frame[f"{measure}_corrupted_{layer}"]), ["strategy", "layer", "p"], ["clean", "corrupted"])
         for layer in LAYERS]
@@ -480,9 +481,10 @@ def measure_numbers(frame: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
     """One measure (MEASURES) against p at each layer (columns), clean class and corrupted classes (mean), one
-    row per strategy; mean ± 1 std over runs (clean classes and seeds); page-wide at 10-pt text."""
+    row per strategy; the bands as `plots.spread` says; page-wide at 10-pt text."""
     label, _ = MEASURES[measure]
     numbers = measure_numbers(frame, measure)
+    seeds = plots.over_seeds(numbers)
     fig, axes = plt.subplots(2, len(LAYERS), figsize=(6.2, 4.8), sharex=True, sharey=measure != "scatter",
                              squeeze=False)
     for row, strategy in zip(axes, STRATEGIES):
@@ -490,7 +492,7 @@ def figure(frame: pd.DataFrame, measure: str, subtitle: str = ""):
             cells = numbers[(numbers.strategy == strategy) & (numbers.layer == layer)].sort_values("p")
             for kind, colour, name in (("corrupted", plots.CORRUPT, "corrupted classes (mean)"),
                                        ("clean", plots.CLEAN, "clean class")):
-                plots.band(ax, cells.p, cells[f"{kind}_mean"], cells[f"{kind}_std"], colour, name)
+                plots.seed_band(ax, cells, kind, seeds, colour, name)
             ax.set(title=layer if strategy == STRATEGIES[0] else "", xlim=(-0.05, 1.05))
             ax.locator_params(axis="y", nbins=4)
         row[0].set_ylabel(f"{strategy}\n{label}")
@@ -519,7 +521,7 @@ def measure_alt(numbers: pd.DataFrame, measure: str, where: str) -> str:
         for strategy in STRATEGIES if (top.strategy == strategy).any())
     return (f"{MEASURE_WORDS[measure]} against the corruption probability p, {where}: ten panels, the "
             f"layers {', '.join(LAYERS)} in columns, exclude (top) and include (bottom) in rows, each with the clean "
-            f"class (green) and the corrupted classes' mean (orange), mean and spread over runs. At p = "
+            f"class (green) and the corrupted classes' mean (orange), {plots.spread(numbers)}. At p = "
             f"{numbers.p.max():g}: {lines}")
 
 
@@ -620,10 +622,10 @@ def block(loaded, profile: str, dataset: str, checkpoint: str) -> None:
         display(Markdown(text))
         numbers = measure_numbers(frame, measure)
         plots.show(figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs "
-                                          f"({source})\nmean ± 1 std over clean classes and seeds"),
+                                          f"({source})\n{plots.spread(numbers)}"),
                    measure_alt(numbers, measure, where), f"{MEASURE_WORDS[measure]} against p at each "
-                   "layer, clean class and corrupted classes, exclude above and include below, mean ± 1 std over "
-                   "clean classes and seeds", frame, numbers, f"weights of {READ[checkpoint]}")
+                   f"layer, clean class and corrupted classes, exclude above and include below, {plots.spread(numbers)}",
+                   frame, numbers, f"weights of {READ[checkpoint]}")
     display(Markdown("**What was run**"))
     display(what_was_run(part.records, profile, dataset, checkpoint))
     display(Markdown("**At the largest p**, per layer: means over runs."))

@@ -345,40 +345,18 @@ def check_claims(frame: pd.DataFrame) -> list[Verdict]:
 
 
 def fig4_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """What Fig. 4 plots: per data set, strategy and p, the mean, std and number of rows (clean classes × seeds)
-    of the clean class's and the corrupted classes' mean test accuracy, in %; the number of seeds, and the 95 %
-    t interval of the mean over them (each seed's mean over its clean classes; NaN under two seeds)."""
-    keys, values = ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"]
+    """What Fig. 4 plots: per data set, strategy and p, the clean class's and the corrupted classes' mean test
+    accuracy in % over rows (clean classes × seeds), with the interval over seeds (`plots.summarise_seeds`)."""
     frame = frame.assign(clean_pct=100 * frame.clean_acc, corrupted_pct=100 * frame.corrupted_acc)
-    rows = []
-    for key, cell in frame.groupby(keys):
-        row = dict(zip(keys, key), seeds=cell.seed.nunique())
-        for value in values:
-            _, row[f"{value}_low"], row[f"{value}_high"] = stats.t_interval(stats.per_unit(cell, value, ("seed",)))
-        rows.append(row)
-    columns = [*keys, "seeds", *(f"{value}_{end}" for value in values for end in ("low", "high"))]
-    return plots.summarise(frame, keys, values).merge(pd.DataFrame(rows, columns=columns), on=keys)
-
-
-def over_seeds(summary: pd.DataFrame) -> bool:
-    """Whether Fig. 4's bands are intervals over seeds: every cell has two seeds or more (else ±1 std over runs)."""
-    return bool(len(summary)) and int(summary.seeds.min()) >= 2
-
-
-def spread(summary: pd.DataFrame) -> str:
-    """What Fig. 4's bands show, in words."""
-    if over_seeds(summary):
-        low, high = int(summary.seeds.min()), int(summary.seeds.max())
-        return f"mean and 95 % t interval over {'the ' + str(low) if low == high else f'{low} to {high}'} seeds"
-    return "mean ± 1 std over clean classes and seeds"
+    return plots.summarise_seeds(frame, ["dataset", "strategy", "p"], ["clean_pct", "corrupted_pct"])
 
 
 def figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = ""):
     """Fig. 4 redrawn in the paper's layout: clean-class and mean corrupted-class test accuracy (%) against
     p, left the corrupted label may take the clean class (include), right it may not (exclude); the bands as
-    `spread` says; one row per data set."""
+    `plots.spread` says; one row per data set."""
     summary = fig4_numbers(frame)
-    seeds = over_seeds(summary)
+    seeds = plots.over_seeds(summary)
     datasets = sorted(summary.dataset.unique())
     fig, axes = plt.subplots(len(datasets), 2, figsize=(6.1, 3.3 * len(datasets)), squeeze=False, sharey=True)
     for row, dset in zip(axes, datasets):
@@ -386,11 +364,8 @@ def figure(frame: pd.DataFrame, paper_knee: dict | None = None, subtitle: str = 
             cells = summary[(summary.dataset == dset) & (summary.strategy == strat)].sort_values("p")
             if cells.empty:
                 ax.text(0.5, 0.5, f"no {strat} runs", ha="center", va="center", transform=ax.transAxes)
-            for value, color, label in (("clean_pct", plots.CLEAN, "clean class"),
-                                        ("corrupted_pct", plots.CORRUPT, "corrupted classes (mean)")):
-                mean, std = cells[f"{value}_mean"], cells[f"{value}_std"].fillna(0)
-                low, high = (cells[f"{value}_low"], cells[f"{value}_high"]) if seeds else (mean - std, mean + std)
-                plots.interval(ax, cells.p, mean, low, high, color, label)
+            plots.seed_band(ax, cells, "clean_pct", seeds, plots.CLEAN, "clean class")
+            plots.seed_band(ax, cells, "corrupted_pct", seeds, plots.CORRUPT, "corrupted classes (mean)")
             knee = (paper_knee or {}).get(dset)
             if knee is not None:
                 ax.axvline(knee, color=plots.PAPER, ls="--", lw=1, label=f"paper: corrupted hold to p ≈ {knee}")
@@ -423,7 +398,7 @@ def fig4_alt(summary: pd.DataFrame, paper_knee: float | None, where: str) -> str
     knee = (f" A dashed line at p = {paper_knee:g}, up to which the paper saw the corrupted classes hold."
             if paper_knee is not None else "")
     return (f"Fig. 4 redrawn for {where}: test accuracy in % against the corruption probability p of the clean "
-            f"class (green) and the mean of the corrupted classes (orange), {spread(summary)}, include "
+            f"class (green) and the mean of the corrupted classes (orange), {plots.spread(summary)}, include "
             f"left and exclude right. {lines}{knee}")
 
 
@@ -655,9 +630,9 @@ def fig4_blocks(part, profile: str, dataset: str, protocol: int) -> None:
     runs, knee = frame.run_id.nunique(), knee_for(dataset)
     where, numbers = f"{dataset}, profile {profile}", fig4_numbers(frame)
     plots.show(figure(frame, {dataset: knee}, f"profile '{profile}' · {dataset} · {runs} runs ({source})\n"
-                                              f"{reading(protocol)}\n{spread(numbers)}"),
-               fig4_alt(numbers, knee, f"{where}, {reading(protocol)}"), FIG4_CAPTION.format(spread=spread(numbers)),
-               frame, numbers, reading(protocol))
+                                              f"{reading(protocol)}\n{plots.spread(numbers)}"),
+               fig4_alt(numbers, knee, f"{where}, {reading(protocol)}"),
+               FIG4_CAPTION.format(spread=plots.spread(numbers)), frame, numbers, reading(protocol))
     oracle = tables.frame(oracle_rows(part.records))
     if oracle.empty or profile == "smoke":
         return
@@ -666,9 +641,9 @@ def fig4_blocks(part, profile: str, dataset: str, protocol: int) -> None:
                      "not instead of it)."))
     numbers = fig4_numbers(oracle)
     plots.show(figure(oracle, {dataset: knee}, f"profile '{profile}' · {dataset} · oracle checkpoint · {runs} runs\n"
-                                               f"{spread(numbers)}"),
+                                               f"{plots.spread(numbers)}"),
                fig4_alt(numbers, knee, f"{where}, at the oracle checkpoint"),
-               FIG4_CAPTION.format(spread=spread(numbers)), oracle, numbers,
+               FIG4_CAPTION.format(spread=plots.spread(numbers)), oracle, numbers,
                "oracle checkpoint: lowest clean-validation loss")
 
 

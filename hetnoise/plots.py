@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.display import HTML, display
 from PIL import Image
 
-from hetnoise import tables
+from hetnoise import stats, tables
 
 CLEAN = "#1b9e77"      # clean class / task / label group
 CORRUPT = "#d95f02"    # corrupted ones
@@ -50,6 +50,40 @@ def summarise(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataF
     g = frame.groupby(by)[values]
     out = g.mean().add_suffix("_mean").join(g.std(ddof=1).add_suffix("_std")).join(g.size().rename("n"))
     return out.reset_index()
+
+
+def summarise_seeds(frame: pd.DataFrame, by: list[str], values: list[str]) -> pd.DataFrame:
+    """`summarise`, with the number of seeds of each group and the 95 % t interval of the mean over them (each
+    seed's mean over its rows; NaN under two seeds), as `value_low` and `value_high`."""
+    rows = []
+    for key, cell in frame.groupby(by):
+        row = dict(zip(by, key), seeds=cell.seed.nunique())
+        for value in values:
+            _, row[f"{value}_low"], row[f"{value}_high"] = stats.t_interval(stats.per_unit(cell, value, ("seed",)))
+        rows.append(row)
+    columns = [*by, "seeds", *(f"{value}_{end}" for value in values for end in ("low", "high"))]
+    return summarise(frame, by, values).merge(pd.DataFrame(rows, columns=columns), on=by)
+
+
+def over_seeds(numbers: pd.DataFrame) -> bool:
+    """Whether a figure drawn from `summarise_seeds` shows intervals over seeds: every point has two or more
+    (else ± 1 std over its rows, so that one band means one thing across the figure)."""
+    return bool(len(numbers)) and int(numbers.seeds.min()) >= 2
+
+
+def spread(numbers: pd.DataFrame) -> str:
+    """What the bands of a figure drawn from `summarise_seeds` show, in words."""
+    if over_seeds(numbers):
+        low, high = int(numbers.seeds.min()), int(numbers.seeds.max())
+        return f"mean and 95 % t interval over {'the ' + str(low) if low == high else f'{low} to {high}'} seeds"
+    return "mean ± 1 std over clean classes and seeds"
+
+
+def seed_band(ax, cells: pd.DataFrame, value: str, intervals: bool, color, label, marker="o"):
+    """A line of `summarise_seeds` numbers with its interval over seeds, or its ± 1 std band."""
+    mean, std = cells[f"{value}_mean"], cells[f"{value}_std"].fillna(0)
+    low, high = (cells[f"{value}_low"], cells[f"{value}_high"]) if intervals else (mean - std, mean + std)
+    interval(ax, cells.p, mean, low, high, color, label, marker)
 
 
 def band(ax, x, mean, std, color, label, marker="o"):

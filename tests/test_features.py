@@ -7,10 +7,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.stats import ortho_group
 
 from conftest import papermill
-from hetnoise import claims, data, features, models, multiclass, records, settings, sweep, tables, train
+from hetnoise import claims, data, features, models, multiclass, plots, records, settings, sweep, tables, train
 from test_plots import capture_page
 
 NUM_CLASSES = 10
@@ -368,6 +369,20 @@ def test_figures_plot_their_numbers():
     cells = numbers[(numbers.strategy == "exclude") & (numbers.layer == "fc2")]
     assert list(corrupted.get_ydata()) == cells.corrupted_mean.tolist()
     assert list(clean.get_ydata()) == cells.clean_mean.tolist()
+    plt.close(fig)
+
+
+def test_figure_bands_are_intervals_over_the_three_seeds():
+    frame = fake_loaded().frame
+    numbers = features.measure_numbers(frame, "probe")
+    cell = numbers[(numbers.strategy == "exclude") & (numbers.layer == "fc1") & (numbers.p == 0.5)].iloc[0]
+    half = stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3)  # the seeds' clean probes 95.0, 95.1, 95.2 (%): sd 0.1
+    assert cell.seeds == 3 and (cell.clean_low, cell.clean_high) == pytest.approx((95.1 - half, 95.1 + half))
+    assert plots.spread(numbers) == "mean and 95 % t interval over the 3 seeds"
+    fig = features.figure(frame, "probe")
+    band = fig.axes[2].collections[1].get_paths()[0].vertices  # fc1, exclude: the clean class's band
+    at_half = band[np.isclose(band[:, 0], 0.5), 1]
+    assert at_half.min() == pytest.approx(95.1 - half) and at_half.max() == pytest.approx(95.1 + half)
     plt.close(fig)
 
 

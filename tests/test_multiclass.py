@@ -398,14 +398,14 @@ def test_fig4_bands_are_t_intervals_over_seeds_once_every_point_has_two():
         r["result"]["corrupted_acc"] = 0.90 + r["params"]["seed"] / 100
     numbers = multiclass.fig4_numbers(tables.frame(recs))
     half = stats.t.ppf(0.975, 2) * 1.0 / np.sqrt(3)  # the seed means 90, 91, 92 have sd 1 point
-    assert numbers.seeds.tolist() == [3, 3] and multiclass.over_seeds(numbers)
+    assert numbers.seeds.tolist() == [3, 3] and plots.over_seeds(numbers)
     assert numbers.corrupted_pct_low.tolist() == pytest.approx([91 - half] * 2)
     assert numbers.corrupted_pct_high.tolist() == pytest.approx([91 + half] * 2)
-    assert multiclass.spread(numbers) == "mean and 95 % t interval over the 3 seeds"
+    assert plots.spread(numbers) == "mean and 95 % t interval over the 3 seeds"
     fig = multiclass.figure(tables.frame(recs))
     band = fig.axes[1].collections[1].get_paths()[0].vertices[:, 1]  # the exclude panel's corrupted band
     assert band.min() == pytest.approx(91 - half) and band.max() == pytest.approx(91 + half)
     one = multiclass.fig4_numbers(tables.frame([r for r in recs if r["params"]["seed"] == 0]))
-    assert not multiclass.over_seeds(one) and one.corrupted_pct_low.isna().all()
-    assert multiclass.spread(one) == "mean ± 1 std over clean classes and seeds"
+    assert not plots.over_seeds(one) and one.corrupted_pct_low.isna().all()
+    assert plots.spread(one) == "mean ± 1 std over clean classes and seeds"
     plt.close("all")
