@@ -623,8 +623,8 @@ def block(loaded, profile: str, dataset: str, checkpoint: str) -> None:
         numbers = measure_numbers(frame, measure)
         plots.show(figure(frame, measure, f"profile '{profile}' · {dataset} · {checkpoint} checkpoint · {runs} runs "
                                           f"({source})\n{plots.spread(numbers)}"),
-                   measure_alt(numbers, measure, where), f"{MEASURE_WORDS[measure]} against p at each "
-                   f"layer, clean class and corrupted classes, exclude above and include below, {plots.spread(numbers)}",
+                   measure_alt(numbers, measure, where), f"{MEASURE_WORDS[measure]} against p at each layer, "
+                   f"clean class and corrupted classes, exclude above and include below, {plots.spread(numbers)}",
                    frame, numbers, f"weights of {READ[checkpoint]}")
     display(Markdown("**What was run**"))
     display(what_was_run(part.records, profile, dataset, checkpoint))
@@ -669,7 +669,7 @@ def prose_numbers(frame: pd.DataFrame) -> dict[str, str]:
     frame = frame[(frame.profile != "smoke") & (frame.checkpoint == "final")]
     for dataset, runs in frame.groupby("dataset"):
         out[key(dataset, "seeds")] = str(runs.seed.nunique())
-        out[key(dataset, "coverage")] = tables.coverage(runs)
+        out[key(dataset, "coverage")] = tables.coverage(runs, multiclass.PAPER_P)
     for (dataset, strategy, p), cell in frame[frame.p.isin(PROSE_P)].groupby(["dataset", "strategy", "p"]):
         for measure, (scale, decimals) in PROSE_MEASURES.items():
             for role in ("clean", "corrupted"):

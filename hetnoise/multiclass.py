@@ -716,7 +716,7 @@ def prose_numbers(frame: pd.DataFrame, oracle: pd.DataFrame | None = None) -> di
     if frame.empty:
         return out
     for (dataset, protocol), runs in frame.groupby(["dataset", "protocol"]):
-        out[f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_coverage"] = tables.coverage(runs)
+        out[f"multiclass_{SLICE_NAMES.get(dataset, dataset)}{protocol}_coverage"] = tables.coverage(runs, PAPER_P)
     for (dataset, protocol, strategy, p), cell in frame.groupby(["dataset", "protocol", "strategy", "p"]):
         for word, column in PROSE_METRICS.items():
             value = 100 * cell[column].mean() if column in cell else np.nan

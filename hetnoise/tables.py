@@ -41,13 +41,14 @@ def frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def coverage(frame: pd.DataFrame) -> str:
+def coverage(frame: pd.DataFrame, grid_p=None) -> str:
     """Which seeds a set of runs holds and at which p, in words ("seeds 0–1 at every p", "seed 0 at every p,
     seed 1 at p ≤ 0.8 and part of p = 0.9"): the page says what its numbers stand on while a grid fills. A
-    seed holds part of a p when it has fewer runs there than the fullest seed."""
+    seed holds part of a p when it has fewer runs there than the fullest seed; "every p" is every p of the
+    grid (`grid_p`; by default every p the runs hold)."""
     if frame.empty:
         return "–"
-    every = sorted(frame.p.unique())
+    every = sorted(set(frame.p.unique()) | set(grid_p or []))
     size = frame.groupby(["seed", "p"]).size()
     full = size.groupby(level="p").max()
     groups: dict[tuple, list[int]] = {}

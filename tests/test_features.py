@@ -314,7 +314,8 @@ def test_prose_numbers_name_each_data_set_strategy_measure_layer_and_p():
     loaded = fake_loaded(gaps={"fc2": 0.1}, probe_at_1=0.85, profiles=("paper", "smoke"))
     numbers = features.prose_numbers(loaded.frame)
     assert numbers["features_mnist_seeds"] == "3" and numbers["features_fashion_seeds"] == "–"
-    assert numbers["features_mnist_coverage"] == "seeds 0–2 at every p" and numbers["features_fashion_coverage"] == "–"
+    assert numbers["features_mnist_coverage"] == "seeds 0–2 at p = 0, 0.5, 1"  # of the paper's p
+    assert numbers["features_fashion_coverage"] == "–"
     assert numbers["features_mnist_exclude_probe_clean_fc1_p1"] == "85.1"  # mean of 0.850, 0.851, 0.852
     assert numbers["features_mnist_exclude_probe_clean_fc1_p05"] == "90.1"
     assert numbers["features_mnist_include_probe_clean_fc1_p0"] == "95.0"  # a p = 0 run stands for both strategies

@@ -371,7 +371,7 @@ def test_prose_numbers_name_each_data_set_protocol_strategy_metric_and_p():
     assert numbers["multiclass_fashion2_exclude_precision_p0"] == "–"  # records without the field
     assert not any("digits" in key for key in numbers)  # a pipeline check says nothing on the page
     assert numbers["multiclass_mnist1_exclude_clean_p095"] == "–"  # every key the page may name is there
-    assert numbers["multiclass_mnist2_coverage"] == "seed 0 at every p"
+    assert numbers["multiclass_mnist2_coverage"] == "seed 0 at p = 0, 0.5, 1"  # of the paper's p
     assert numbers["multiclass_mnist2_exclude_oracle_epoch_p1"] == "2.0"
     assert numbers["multiclass_mnist2_exclude_oracle_gain_p1"] == "–"  # no oracle frame given
     empty = multiclass.prose_numbers(pd.DataFrame())

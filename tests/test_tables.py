@@ -15,3 +15,5 @@ def test_coverage_says_which_seeds_stand_behind_which_p():
     part = pd.concat([frame({0: every, 1: every[:2]})] * 2 + [frame({1: (0.9,)})])  # two runs a cell, one at 0.9
     assert tables.coverage(part) == "seed 0 at every p, seed 1 at p ≤ 0.5 and part of p = 0.9"
     assert tables.coverage(pd.DataFrame()) == "–"
+    first = frame({0: every[:2]})  # one seed, part of the grid
+    assert tables.coverage(first) == "seed 0 at every p" and tables.coverage(first, every) == "seed 0 at p ≤ 0.5"
