@@ -353,7 +353,9 @@ GRIDS = {
     "paper": grid("paper", CHECKPOINTS, ["mnist"]),
 }
 
-PUBLISHED = (Grid("paper", "MNIST, three seeds"),)
+PUBLISHED = (Grid("paper", "MNIST, three seeds"),
+             Grid("fashion", "Fashion-MNIST, the first seed as its runs finish: seed 0 at p = 0 to 0.6",
+                  {"seed": [0], "p": [0.0, 0.5, 0.6]}))
 
 RESULT_FIELDS = {"layers": (list, None, None), "per_layer": (dict, None, None),
                  "network_per_class_acc": (list, None, None), "n_probe": (int, 1, None),
